@@ -1,0 +1,86 @@
+// Package figure is the contract between the bundle's steps and one figure's package
+// (experiments/fig_NN): where its data comes from, how it is loaded from disk, and what a
+// loaded dataset can do (summarise, chart, verify).
+package figure
+
+import (
+	"fmt"
+
+	"github.com/unikraft-eurosys21/artifact/internal/plot"
+	"github.com/unikraft-eurosys21/artifact/internal/verify"
+)
+
+// Provenance says where a dataset came from. It is printed in the plot subtitle and in
+// verify.json so that a figure can never be mistaken for another source's.
+type Provenance struct {
+	// Source is "paper" for the paper's recorded data or "run" for a measured run.
+	Source string `json:"source"`
+	RunID  string `json:"run_id,omitempty"`
+	// Accel is the accelerator of a measured run ("kvm", "tcg"); empty when none applies.
+	Accel string `json:"accel,omitempty"`
+	// Fixture names a stand-in used instead of the real system (test fixtures only);
+	// a dataset with a fixture is never presented as a measurement of Unikraft.
+	Fixture string `json:"fixture,omitempty"`
+}
+
+// Paper is the provenance of the paper's recorded data.
+var Paper = Provenance{Source: "paper"}
+
+// String is the one-line description used in subtitles and tables.
+func (p Provenance) String() string {
+	if p.Source == "paper" {
+		return "paper data (EuroSys'21 artifact)"
+	}
+	s := "run " + p.RunID
+	if p.Accel != "" {
+		s += ", accel " + p.Accel
+	}
+	if p.Accel == "tcg" {
+		s += " (software emulation — not comparable with the paper)"
+	}
+	if p.Fixture != "" {
+		s += ", FIXTURE " + p.Fixture + " — not a measurement of Unikraft"
+	}
+	return s
+}
+
+// Dataset is one figure's data, loaded from the paper or from a run directory.
+type Dataset interface {
+	// Summary returns the statistics per series, written to summary.json.
+	Summary() any
+	// Chart builds the figure's chart; p goes into the subtitle. Name is set by the caller.
+	Chart(p Provenance) plot.Figure
+	// Verify compares the dataset with the paper's data and claims.
+	Verify(r *verify.Report)
+}
+
+// Figure describes one of the paper's figures.
+type Figure struct {
+	ID    string // mage namespace, e.g. "fig10"
+	Dir   string // results/<Dir> and experiments/<Dir>, e.g. "fig_10"
+	Plot  string // plots/<Plot>.svg and .html, e.g. "fig_10_unikraft-boot"
+	Title string // one line: what the figure shows
+	// Paper loads the paper's recorded data (embedded in the binary).
+	Paper func() (Dataset, error)
+	// Load reads a run directory written by the figure's run step.
+	Load func(runDir string) (Dataset, error)
+}
+
+// ParseError is a malformed input: which file, which line, what was expected.
+type ParseError struct {
+	File string
+	Line int // 1-based; 0 when the error concerns the whole file
+	Msg  string
+}
+
+func (e *ParseError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Errorf builds a ParseError.
+func Errorf(file string, line int, format string, args ...any) error {
+	return &ParseError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
+}

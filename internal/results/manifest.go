@@ -1,0 +1,45 @@
+package results
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// Manifest is a run's provenance, written to manifest.json. Sections that a figure does not
+// use stay empty. Host and isolation reports are filled by the host preflight; tool
+// versions and source pins by the steps that use them.
+type Manifest struct {
+	Figure  string    `json:"figure"`
+	RunID   string    `json:"run_id"`
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended,omitzero"`
+	Command []string  `json:"command"`
+	Bundle  string    `json:"bundle_commit,omitempty"` // git describe of this bundle
+	// Accel is the accelerator the VMs ran with ("kvm" or "tcg"); empty for build-only figures.
+	Accel string `json:"accel,omitempty"`
+	// Settings are the environment settings the run was made with (REPS, VMMS, …).
+	Settings map[string]string `json:"settings,omitempty"`
+	Host     any               `json:"host,omitempty"`      // fingerprint
+	Isolation any              `json:"isolation,omitempty"` // preflight report
+	Tools    map[string]string `json:"tools,omitempty"`     // tool → version
+	Images   map[string]string `json:"images,omitempty"`    // container image → id
+	Sources  any               `json:"sources,omitempty"`   // source pins used
+	Notes    []string          `json:"notes,omitempty"`
+}
+
+// NewManifest starts a manifest for a run, recording the command line and bundle commit.
+func NewManifest(r *Run) *Manifest {
+	return &Manifest{Figure: r.Fig, RunID: r.ID, Started: time.Now().UTC(), Command: os.Args, Bundle: BundleCommit()}
+}
+
+// BundleCommit describes the checked-out commit of this bundle ("" outside a git checkout);
+// "-dirty" marks uncommitted changes, which a reviewer should know about.
+func BundleCommit() string {
+	out, err := exec.Command("git", "describe", "--always", "--dirty", "--abbrev=40").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}

@@ -1,0 +1,210 @@
+// Package results lays out what a run leaves on disk:
+//
+//	results/<fig>/<run-id>/          one complete run
+//	    raw/                         every console log, trace and build log, untouched
+//	    *.csv                        the data in the original artifact's formats
+//	    summary.json                 statistics per series
+//	    manifest.json                provenance: host, accelerator, versions, times, command
+//	    verify.json                  the verdict against the paper (written by verify)
+//	results/<fig>/latest -> <run-id> the newest complete run
+//
+// A run is written under results/<fig>/.incomplete/<run-id>/ and renamed into place by
+// Commit only when it is complete, so a reader never sees half a run. A run that fails is
+// kept by Abort under results/<fig>/failed/<run-id>/ with everything measured so far.
+// Every file is written through a temporary file and a rename.
+package results
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Latest is the name of the symlink to the newest complete run.
+const Latest = "latest"
+
+// Run is a run directory being written.
+type Run struct {
+	Fig  string // figure directory name, e.g. "fig_10"
+	ID   string // run id, e.g. "20261127T223555Z"
+	root string // results root
+	dir  string // where files are written now
+	done bool
+}
+
+// NewID returns a run id for time t: sortable, filesystem-safe, UTC.
+func NewID(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
+
+// Create starts a new run of fig under root with a fresh id.
+func Create(root, fig string) (*Run, error) {
+	id := NewID(time.Now())
+	for i := 1; exists(filepath.Join(root, fig, id)) || exists(filepath.Join(root, fig, ".incomplete", id)); i++ {
+		id = fmt.Sprintf("%s-%d", NewID(time.Now()), i)
+	}
+	r := &Run{Fig: fig, ID: id, root: root, dir: filepath.Join(root, fig, ".incomplete", id)}
+	if err := os.MkdirAll(filepath.Join(r.dir, "raw"), 0o755); err != nil {
+		return nil, fmt.Errorf("create run directory: %w", err)
+	}
+	return r, nil
+}
+
+// Dir is the directory files are written to now (temporary until Commit).
+func (r *Run) Dir() string { return r.dir }
+
+// Path joins elem under the run directory.
+func (r *Run) Path(elem ...string) string { return filepath.Join(append([]string{r.dir}, elem...)...) }
+
+// RawDir is where raw logs go.
+func (r *Run) RawDir() string { return r.Path("raw") }
+
+// WriteFile writes name (relative to the run) atomically.
+func (r *Run) WriteFile(name string, data []byte) error {
+	p := r.Path(name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return WriteFileAtomic(p, data, 0o644)
+}
+
+// WriteJSON writes v as indented JSON to name atomically.
+func (r *Run) WriteJSON(name string, v any) error {
+	b, err := MarshalJSON(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", name, err)
+	}
+	return r.WriteFile(name, b)
+}
+
+// Commit moves the run into place and points latest at it. It returns the final directory.
+func (r *Run) Commit() (string, error) {
+	if r.done {
+		return r.dir, nil
+	}
+	final := filepath.Join(r.root, r.Fig, r.ID)
+	if err := os.Rename(r.dir, final); err != nil {
+		return "", fmt.Errorf("commit run: %w", err)
+	}
+	r.dir, r.done = final, true
+	_ = os.Remove(filepath.Join(r.root, r.Fig, ".incomplete"))
+	return final, SetLatest(filepath.Join(r.root, r.Fig), r.ID)
+}
+
+// Abort keeps an unfinished run under results/<fig>/failed/<id> so nothing measured is
+// lost, and returns that directory. It does nothing after Commit.
+func (r *Run) Abort() string {
+	if r.done {
+		return r.dir
+	}
+	failed := filepath.Join(r.root, r.Fig, "failed", r.ID)
+	if err := os.MkdirAll(filepath.Dir(failed), 0o755); err == nil {
+		if err := os.Rename(r.dir, failed); err == nil {
+			r.dir = failed
+		}
+	}
+	_ = os.Remove(filepath.Join(r.root, r.Fig, ".incomplete"))
+	r.done = true
+	return r.dir
+}
+
+// SetLatest atomically points figDir/latest at the run id.
+func SetLatest(figDir, id string) error {
+	tmp := filepath.Join(figDir, ".latest.tmp")
+	_ = os.Remove(tmp)
+	if err := os.Symlink(id, tmp); err != nil {
+		return fmt.Errorf("link latest run: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(figDir, Latest))
+}
+
+// ErrNoRun is returned by LatestDir when a figure has no complete run.
+var ErrNoRun = errors.New("no complete run")
+
+// LatestDir resolves results/<fig>/latest to the run directory.
+func LatestDir(root, fig string) (string, error) {
+	link := filepath.Join(root, fig, Latest)
+	id, err := os.Readlink(link)
+	if err != nil {
+		return "", fmt.Errorf("%w of %s under %s", ErrNoRun, fig, filepath.Join(root, fig))
+	}
+	dir := filepath.Join(root, fig, id)
+	if !exists(dir) {
+		return "", fmt.Errorf("%w: %s points at %s, which does not exist", ErrNoRun, link, id)
+	}
+	return dir, nil
+}
+
+// WriteFileAtomic writes data to a temporary file next to path and renames it into place,
+// so readers see the old file or the new one, never a part.
+func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Chmod(perm); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	ok = true
+	return nil
+}
+
+// WriteJSONAtomic writes v as indented JSON to path atomically.
+func WriteJSONAtomic(path string, v any) error {
+	b, err := MarshalJSON(v)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, b, 0o644)
+}
+
+// MarshalJSON is the project's JSON encoding: two-space indent, trailing newline, and
+// no HTML escaping (results contain "<n/a>" and "->").
+func MarshalJSON(v any) ([]byte, error) {
+	var sb strings.Builder
+	enc := json.NewEncoder(&sb)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return []byte(sb.String()), nil
+}
+
+// ReadManifest reads dir/manifest.json.
+func ReadManifest(dir string) (*Manifest, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "manifest.json"), err)
+	}
+	return &m, nil
+}
+
+func exists(p string) bool { _, err := os.Lstat(p); return err == nil }

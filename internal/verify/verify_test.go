@@ -1,0 +1,72 @@
+package verify
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestCompareWithinAndOutsideTolerance(t *testing.T) {
+	r := New("fig_10", "paper data")
+	if v := r.Compare("QEMU total", "ms", 38.4, 40.0, Tolerance{Rel: 0.10}); v != OK {
+		t.Errorf("4%% off with 10%% tolerance: %s", v)
+	}
+	if v := r.Compare("Solo5 total", "ms", 3.1, 4.0, Tolerance{Rel: 0.10}); v != Warn {
+		t.Errorf("29%% off with 10%% tolerance: %s", v)
+	}
+	// The absolute tolerance wins where it is larger than the relative one.
+	if v := r.Compare("guest", "ms", 0.05, 0.09, Tolerance{Rel: 0.10, Abs: 0.05}); v != OK {
+		t.Errorf("within the absolute tolerance: %s", v)
+	}
+	if err := r.Err(false); err != nil {
+		t.Errorf("warnings alone must pass: %v", err)
+	}
+	if err := r.Err(true); err == nil {
+		t.Error("STRICT must fail on a warning")
+	}
+}
+
+func TestClaimFails(t *testing.T) {
+	r := New("fig_10", "run x")
+	r.Claim("microvm faster than QEMU pc", "9.1 < 38.4 ms", "9.1 < 38.4 ms", true)
+	if r.Err(false) != nil {
+		t.Fatal("a holding claim must pass")
+	}
+	r.Claim("Solo5 faster than microvm", "3.1 < 9.1 ms", "12 < 9.1 ms", false)
+	err := r.Err(false)
+	if err == nil || !strings.Contains(err.Error(), "1 claim") {
+		t.Fatalf("want a failed claim, got %v", err)
+	}
+}
+
+func TestTableAndJSON(t *testing.T) {
+	r := New("fig_08", "paper data")
+	r.Compare("helloworld_default", "B", 262816, 262816, Tolerance{Abs: 65536})
+	r.Skipped("firecracker", "binary not found")
+	r.Note("sizes are quantised in 64 KiB steps")
+	var buf bytes.Buffer
+	if err := r.WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SERIES", "helloworld_default", "SKIP", "binary not found", "note: sizes", "1 OK, 0 WARN, 0 FAIL, 1 SKIP"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, buf.String())
+		}
+	}
+	b, err := r.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Pass   bool
+		Counts map[string]int
+		Rows   []Row
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Pass || got.Counts["SKIP"] != 1 || len(got.Rows) != 2 {
+		t.Errorf("json: %s", b)
+	}
+}
