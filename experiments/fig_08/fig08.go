@@ -1,0 +1,194 @@
+// Package fig08 is Figure 8 of the Unikraft paper: the file size of the stripped KVM image
+// of helloworld, nginx, redis and sqlite, each built in four variants (default, LTO, DCE,
+// DCE+LTO). It reads and writes the original artifact's results.csv, summarises, charts,
+// and verifies a run against the paper's data and its claim that every image is under 2 MB.
+//
+// Image sizes move in 64 KiB steps (see LayoutStep), so the figure cannot resolve
+// differences below that; sizes are compared with the paper in steps, not percent.
+package fig08
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/unikraft-eurosys21/artifact/internal/figure"
+)
+
+//go:embed paper
+var paperFS embed.FS
+
+// PaperFiles are the paper's recorded files: results.csv, elf-layout.tsv and
+// configs/<image>/kraft.yaml (the build configurations of the 16 images).
+func PaperFiles() fs.FS {
+	sub, err := fs.Sub(paperFS, "paper")
+	if err != nil {
+		panic(err) // "paper" is a valid path, embedded at build time
+	}
+	return sub
+}
+
+// Figure describes Figure 8 for the bundle's steps.
+var Figure = figure.Figure{
+	ID:    "fig08",
+	Dir:   "fig_08",
+	Plot:  "fig_08_unikraft-image-size",
+	Title: "Unikraft image sizes with dead code elimination (DCE) and link-time optimisation (LTO)",
+	Paper: func() (figure.Dataset, error) {
+		d, err := Paper()
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	},
+	Load: func(runDir string) (figure.Dataset, error) {
+		d, err := Load(runDir)
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	},
+}
+
+// Dataset is Figure 8's data: the size of each measured image and, where recorded, its ELF
+// layout. A run may hold a subset of the 16 images; the chart and the verdict show what is
+// there.
+type Dataset struct {
+	Sizes Sizes
+	// Layout is empty when the run recorded none.
+	Layout map[Image]Layout
+}
+
+// Paper returns the paper's data: all 16 sizes and their ELF layout.
+func Paper() (*Dataset, error) {
+	d, err := read(PaperFiles(), "paper/")
+	if err != nil {
+		return nil, err
+	}
+	for _, img := range Images() {
+		if _, ok := d.Sizes[img]; !ok {
+			return nil, fmt.Errorf("paper/%s: no row for %s; the embedded paper data is incomplete", ResultsFile, img.Key())
+		}
+	}
+	return d, nil
+}
+
+// Load reads a run directory: results.csv (required) and elf-layout.tsv (optional, in the
+// format of the paper's copy).
+func Load(runDir string) (*Dataset, error) {
+	d, err := read(os.DirFS(runDir), filepath.Clean(runDir)+string(filepath.Separator))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s has no %s: it is not a complete Figure 8 run; run the figure again or pick another run: %w",
+			runDir, ResultsFile, err)
+	}
+	return d, err
+}
+
+// read loads results.csv and the optional elf-layout.tsv from fsys; prefix makes the file
+// names in error messages point at the real files.
+func read(fsys fs.FS, prefix string) (*Dataset, error) {
+	f, err := fsys.Open(ResultsFile)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sizes, err := ParseResults(prefix+ResultsFile, f)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dataset{Sizes: sizes, Layout: map[Image]Layout{}}
+	lf, err := fsys.Open(LayoutFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return d, nil
+	case err != nil:
+		return nil, err
+	}
+	defer lf.Close()
+	if d.Layout, err = ParseLayout(prefix+LayoutFile, lf, sizes); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// images lists the measured images in plot order.
+func (d *Dataset) images() []Image {
+	var out []Image
+	for _, img := range Images() {
+		if _, ok := d.Sizes[img]; ok {
+			out = append(out, img)
+		}
+	}
+	return out
+}
+
+// reduction is how much smaller img is than its app's default build, in percent; ok is
+// false when the default was not measured.
+func (d *Dataset) reduction(img Image) (pct float64, ok bool) {
+	def, ok := d.Sizes[Image{img.App, "default"}]
+	if !ok {
+		return 0, false
+	}
+	return 100 * float64(def-d.Sizes[img]) / float64(def), true
+}
+
+// ImageSummary is one image in summary.json.
+type ImageSummary struct {
+	Image   string `json:"image"`
+	App     string `json:"app"`
+	Variant string `json:"variant"`
+	Bytes   int64  `json:"bytes"`
+	// Label is the size as the figure prints it (sizeof_fmt).
+	Label string `json:"label"`
+	// ReductionPct is 100·(default − bytes)/default, two decimals; absent without a default.
+	ReductionPct *float64 `json:"reduction_vs_default_pct,omitempty"`
+	// LayoutSteps is bytes / 64 KiB, rounded down; TailBytes the remainder (see LayoutStep).
+	LayoutSteps int64   `json:"layout_steps_64KiB"`
+	TailBytes   int64   `json:"tail_bytes"`
+	Layout      *Layout `json:"elf_layout,omitempty"`
+}
+
+// Summary lists every measured image in plot order.
+func (d *Dataset) Summary() any {
+	var out []ImageSummary
+	for _, img := range d.images() {
+		b := d.Sizes[img]
+		s := ImageSummary{
+			Image: img.Key(), App: img.App, Variant: img.Variant, Bytes: b, Label: SizeofFmt(float64(b)),
+			LayoutSteps: Steps(b), TailBytes: b % LayoutStep,
+		}
+		if pct, ok := d.reduction(img); ok {
+			pct = math.Round(pct*100) / 100
+			s.ReductionPct = &pct
+		}
+		if l, ok := d.Layout[img]; ok {
+			s.Layout = &l
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// sameSize lists the apps other than img's whose image in the same variant has exactly the
+// same size: the visible sign of 64 KiB quantisation (sqlite and nginx in the paper).
+func (d *Dataset) sameSize(img Image) []string {
+	var out []string
+	for _, a := range Apps {
+		if other, ok := d.Sizes[Image{a, img.Variant}]; ok && a != img.App && other == d.Sizes[img] {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func joinAnd(xs []string) string {
+	if len(xs) <= 1 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}

@@ -1,0 +1,199 @@
+package fig10
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+
+	"github.com/unikraft-eurosys21/artifact/internal/figure"
+	"github.com/unikraft-eurosys21/artifact/internal/plot"
+	"github.com/unikraft-eurosys21/artifact/internal/stats"
+)
+
+// The original figure's colours and legend texts.
+const (
+	guestColor = "#fff3cd"
+	vmmColor   = "#9774a7"
+	guestName  = "Unikraft Guest"
+	vmmName    = "VMM"
+)
+
+// chartTitle heads the figure (the original had none; a standalone SVG needs one).
+const chartTitle = "Boot time of a hello-world Unikraft guest per VMM"
+
+// Chart draws the figure: one stacked bar per VMM (guest part at the bottom, VMM part on
+// top, heights = means in ms) on a logarithmic axis, the mean total above each bar as in the
+// original ("38.4ms"), and, beyond the original, a whisker from the fastest to the slowest
+// boot's total, so outliers the means hide (spec §6.5 item 6) are visible. VMMs not run
+// keep their place on the x axis with "(not run)" under the name.
+func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
+	var (
+		cats          []string
+		guest, vmm    []opts.BarData
+		marks         []mark
+		minGuest, top = math.Inf(1), 0.0
+		ns            []int
+	)
+	for i, s := range d.Series {
+		if !s.Ran() {
+			cats = append(cats, s.Label+"\n("+s.Missing+")")
+			guest, vmm = append(guest, opts.BarData{Value: "-"}), append(vmm, opts.BarData{Value: "-"})
+			continue
+		}
+		cats = append(cats, s.Label)
+		v, g, t := s.Stats()
+		// The guest part is labelled with its value: on a log axis its segment looks far
+		// larger than its share of the boot (55 µs of 38 ms on QEMU fills a third of the bar).
+		guest = append(guest, opts.BarData{Value: g.Mean / 1000, Label: &opts.Label{
+			Show: opts.Bool(true), Position: "inside", Formatter: guestLabel(g.Mean), FontSize: 11, Color: "#000",
+		}})
+		vmm = append(vmm, opts.BarData{Value: v.Mean / 1000})
+		marks = append(marks, mark{
+			X: i, Lo: t.Min / 1000, Hi: t.Max / 1000,
+			Label: fmt.Sprintf("%.1fms", t.Mean/1000),
+			Tip:   tooltip(s.Label, v, g, t),
+		})
+		if g.Mean > 0 {
+			minGuest = math.Min(minGuest, g.Mean/1000)
+		}
+		top = math.Max(top, t.Max/1000)
+		ns = append(ns, t.N)
+	}
+	lo, hi := logRange(minGuest, top)
+
+	bar := plot.NewBar(chartTitle, p.String()+"\nbars: mean of "+boots(ns)+"; whiskers: fastest to slowest boot (total)")
+	bar.SetGlobalOptions(
+		charts.WithGridOpts(opts.Grid{Left: "80", Right: "30", Top: "90", Bottom: "60"}),
+		charts.WithLegendOpts(opts.Legend{
+			Data: []string{vmmName, guestName}, Orient: "vertical", Right: "45", Top: "100",
+			Icon: "rect", TextStyle: &opts.TextStyle{FontFamily: plot.FontFamily, FontSize: 14, Color: "#000"},
+		}),
+		charts.WithXAxisOpts(opts.XAxis{
+			AxisLabel: &opts.AxisLabel{Interval: "0", FontSize: 14, Color: "#000"},
+		}),
+		charts.WithYAxisOpts(opts.YAxis{
+			Name: "Total Boot Time (ms)", NameLocation: "middle", NameGap: 50,
+			Type: "log", Min: lo, Max: hi,
+			AxisLabel: &opts.AxisLabel{FontSize: 12, Color: "#000"},
+			SplitLine: &opts.SplitLine{Show: opts.Bool(true), LineStyle: &opts.LineStyle{Type: "dotted", Color: "#888"}},
+		}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+	)
+	bar.SetXAxis(cats)
+	stack := charts.WithBarChartOpts(opts.BarChart{Stack: "boot", BarCategoryGap: "40%"})
+	edge := func(color string) charts.SeriesOpts {
+		return charts.WithItemStyleOpts(opts.ItemStyle{Color: color, BorderColor: "#000", BorderWidth: 0.5})
+	}
+	// Guest first: ECharts stacks in series order, so it is the bottom segment.
+	bar.AddSeries(guestName, guest, stack, edge(guestColor))
+	bar.AddSeries(vmmName, vmm, stack, edge(vmmColor))
+	return plot.Figure{Chart: bar, Width: 800, Height: 500, Extra: extra(lo, marks)}
+}
+
+// mark is what the Extra JavaScript draws for one bar: the whisker, the total label and
+// the tooltip text of the HTML twin.
+type mark struct {
+	X      int     `json:"x"` // category index
+	Lo, Hi float64 // fastest and slowest boot's total, ms
+	Label  string  `json:"label"`
+	Tip    string  `json:"tip"`
+}
+
+// guestLabel writes a guest mean (µs) the way a reader compares it with the ms axis.
+func guestLabel(us float64) string {
+	if us < 1000 {
+		return fmt.Sprintf("%.0f µs", us)
+	}
+	return fmt.Sprintf("%.2f ms", us/1000)
+}
+
+// logRange picks the log axis' decades: the floor at least a factor 2 below the smallest
+// guest mean, so the guest segment (tens of µs on QEMU) stands visibly on the axis, and the
+// ceiling a decade above the slowest boot, leaving room for the labels and the legend.
+func logRange(minGuest, top float64) (lo, hi float64) {
+	lo, hi = 0.01, 1000
+	for !math.IsInf(minGuest, 1) && minGuest < 2*lo && lo > 1e-6 {
+		lo /= 10
+	}
+	for 10*top > hi {
+		hi *= 10
+	}
+	return lo, hi
+}
+
+// boots describes how many boots each bar averages.
+func boots(ns []int) string {
+	if len(ns) == 0 {
+		return "no boots"
+	}
+	lo, hi := ns[0], ns[0]
+	for _, n := range ns {
+		lo, hi = min(lo, n), max(hi, n)
+	}
+	if lo == hi {
+		return fmt.Sprintf("%d boots", lo)
+	}
+	return fmt.Sprintf("%d–%d boots", lo, hi)
+}
+
+// tooltip is the HTML twin's text for one bar: the statistics the bar and whisker stand for.
+func tooltip(label string, v, g, t stats.Summary) string {
+	line := func(what string, s stats.Summary) string {
+		return fmt.Sprintf("%s: mean %s ms (95%% CI ±%s), median %s, min–max %s–%s",
+			what, ms(s.Mean), ms(s.CI95), ms(s.Median), ms(s.Min), ms(s.Max))
+	}
+	return strings.Join([]string{
+		fmt.Sprintf("<b>%s</b> (%d boots)", label, t.N),
+		line("total", t), line(vmmName, v), line("guest", g),
+	}, "<br/>")
+}
+
+// ms formats a duration given in µs as ms with four significant digits.
+func ms(us float64) string { return strconv.FormatFloat(us/1000, 'g', 4, 64) }
+
+// extra completes the option where go-echarts has no field: bars start at the axis floor
+// (ECharts starts bars on a log axis at 1, which would draw the guest part downwards from
+// 1 ms), and a custom series draws the whiskers and total labels.
+func extra(lo float64, marks []mark) string {
+	data, err := json.Marshal(marks)
+	if err != nil {
+		panic(err) // marks holds only numbers and strings
+	}
+	return fmt.Sprintf(`
+var marks = %s;
+var axes = Array.isArray(option.yAxis) ? option.yAxis : [option.yAxis];
+axes[0].startValue = %g;
+axes[0].nameTextStyle = {fontSize: 14, color: '#000'};
+option.tooltip.formatter = function (params) {
+  var idx = params[0].dataIndex;
+  for (var i = 0; i < marks.length; i++) {
+    if (marks[i].x === idx) { return marks[i].tip; }
+  }
+  return params[0].name;
+};
+option.series.push({
+  type: 'custom', name: 'fastest to slowest boot', z: 3, silent: true,
+  data: marks.map(function (m) { return [m.x, m.Lo, m.Hi]; }),
+  encode: {x: 0, y: [1, 2]},
+  renderItem: function (params, api) {
+    var lo = api.coord([api.value(0), api.value(1)]);
+    var hi = api.coord([api.value(0), api.value(2)]);
+    var cap = api.size([1, 0])[0] * 0.12;
+    var line = {stroke: '#000', lineWidth: 1.2};
+    return {type: 'group', children: [
+      {type: 'line', shape: {x1: lo[0], y1: lo[1], x2: hi[0], y2: hi[1]}, style: line},
+      {type: 'line', shape: {x1: lo[0] - cap, y1: lo[1], x2: lo[0] + cap, y2: lo[1]}, style: line},
+      {type: 'line', shape: {x1: hi[0] - cap, y1: hi[1], x2: hi[0] + cap, y2: hi[1]}, style: line},
+      {type: 'text', x: hi[0], y: hi[1] - 6, style: {
+        text: marks[params.dataIndex].label, align: 'center', verticalAlign: 'bottom',
+        fontSize: 16, fontFamily: %q, fill: '#000'}}
+    ]};
+  }
+});
+`, data, lo, plot.FontFamily)
+}

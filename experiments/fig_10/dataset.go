@@ -1,0 +1,161 @@
+package fig10
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/unikraft-eurosys21/artifact/internal/figure"
+	"github.com/unikraft-eurosys21/artifact/internal/results"
+	"github.com/unikraft-eurosys21/artifact/internal/stats"
+)
+
+// paperFS holds the paper's recorded data (copied unmodified from the original artifact's
+// paperresults/), built into the binary so the figure can be drawn and a run judged without
+// the source tree.
+//
+//go:embed paper
+var paperFS embed.FS
+
+// NotRun is the reason given for a VMM without a result file in a run directory.
+const NotRun = "not run"
+
+// Series is one VMM's boots.
+type Series struct {
+	VMM
+	Samples []Sample // in the order of the file; nil when the VMM was not run
+	// Missing says why the VMM has no data ("" when it ran), e.g. NotRun.
+	Missing string
+}
+
+// Ran reports whether the series has data.
+func (s Series) Ran() bool { return s.Missing == "" && len(s.Samples) > 0 }
+
+// Stats summarises the series' VMM part, guest part and per-boot total, in µs.
+func (s Series) Stats() (vmm, guest, total stats.Summary) {
+	var v, g, t []float64
+	for _, x := range s.Samples {
+		v, g, t = append(v, x.VMMus), append(g, x.GuestUs), append(t, x.TotalUs())
+	}
+	return stats.Summarize(v), stats.Summarize(g), stats.Summarize(t)
+}
+
+// Dataset is Figure 10's data: one series per VMM, in plot order, with or without data.
+type Dataset struct {
+	Provenance figure.Provenance
+	Series     []Series // one per VMMs entry, same order
+}
+
+// Paper loads the paper's data embedded in the binary. All five VMMs must be present.
+func Paper() (*Dataset, error) {
+	d := &Dataset{Provenance: figure.Paper}
+	for _, v := range VMMs {
+		name := path.Join("paper", "results", v.File())
+		f, err := paperFS.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("fig10: the paper's data for %s is missing from the build (%s): %w", v.Label, name, err)
+		}
+		samples, err := ReadTSV(filepath.Join("experiments", "fig_10", name), f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		d.Series = append(d.Series, Series{VMM: v, Samples: samples})
+	}
+	return d, nil
+}
+
+// Load reads a run directory written by the run step: <vmm>.csv per VMM in the result-file
+// format, and manifest.json when present (for the run id and accelerator). A VMM without a
+// file was not run, which is allowed (a user may run a subset); a directory with none of the
+// files is not a Figure 10 run.
+func Load(runDir string) (*Dataset, error) {
+	fi, err := os.Stat(runDir)
+	if err != nil {
+		return nil, fmt.Errorf("fig10: run directory %s: %w (measure one with `go tool mage fig10:run`)", runDir, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("fig10: %s is not a directory: expected a run directory results/fig_10/<run-id>", runDir)
+	}
+	d := &Dataset{Provenance: figure.Provenance{Source: "run", RunID: filepath.Base(runDir)}}
+	switch m, err := results.ReadManifest(runDir); {
+	case err == nil:
+		if m.RunID != "" {
+			d.Provenance.RunID = m.RunID
+		}
+		d.Provenance.Accel = m.Accel
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("fig10: %w", err)
+	}
+	ran := 0
+	for _, v := range VMMs {
+		p := filepath.Join(runDir, v.File())
+		samples, err := ReadFile(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			d.Series = append(d.Series, Series{VMM: v, Missing: NotRun})
+			continue
+		case err != nil:
+			return nil, err
+		}
+		d.Series = append(d.Series, Series{VMM: v, Samples: samples})
+		ran++
+	}
+	if ran == 0 {
+		var files []string
+		for _, v := range VMMs {
+			files = append(files, v.File())
+		}
+		return nil, fmt.Errorf("fig10: %s holds none of %s: not a Figure 10 run directory (measure one with `go tool mage fig10:run`)",
+			runDir, strings.Join(files, ", "))
+	}
+	return d, nil
+}
+
+// Get returns the series of the VMM with the given key (the zero Series if there is none).
+func (d *Dataset) Get(key string) Series {
+	for _, s := range d.Series {
+		if s.Key == key {
+			return s
+		}
+	}
+	return Series{}
+}
+
+// Summary is what summary.json holds for Figure 10. Every duration is in microseconds,
+// as the field names say.
+type Summary struct {
+	Figure     string            `json:"figure"`
+	Provenance figure.Provenance `json:"provenance"`
+	Series     []SeriesSummary   `json:"series"`
+}
+
+// SeriesSummary is one VMM's statistics over its boots.
+type SeriesSummary struct {
+	VMM     string         `json:"vmm"`
+	Label   string         `json:"label"`
+	Missing string         `json:"missing,omitempty"` // why there is no data, e.g. "not run"
+	VMMus   *stats.Summary `json:"vmm_us,omitempty"`
+	GuestUs *stats.Summary `json:"guest_us,omitempty"`
+	// TotalUs summarises the per-boot sums vmm_us+guest_us (its mean is the bar height).
+	TotalUs *stats.Summary `json:"total_us,omitempty"`
+}
+
+// Summary returns the statistics per VMM (a Summary).
+func (d *Dataset) Summary() any {
+	out := Summary{Figure: Figure.ID, Provenance: d.Provenance}
+	for _, s := range d.Series {
+		ss := SeriesSummary{VMM: s.Key, Label: s.Label, Missing: s.Missing}
+		if s.Ran() {
+			v, g, t := s.Stats()
+			ss.VMMus, ss.GuestUs, ss.TotalUs = &v, &g, &t
+		}
+		out.Series = append(out.Series, ss)
+	}
+	return out
+}

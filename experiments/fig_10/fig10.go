@@ -1,0 +1,65 @@
+// Package fig10 is Figure 10 of the Unikraft paper: how long a hello-world Unikraft guest
+// takes to boot on five VMMs, split into the time the VMM spends before the guest's
+// platform entry and the time the guest spends from there to main().
+//
+// This file names the VMMs (the figure's series) and the figure; tsv.go reads and writes
+// the original artifact's per-VMM result files; dataset.go loads the paper's data or a run
+// directory; chart.go and verify.go draw and judge a dataset.
+package fig10
+
+import "github.com/unikraft-eurosys21/artifact/internal/figure"
+
+// VMM is one series of the figure: a VMM (or VMM configuration) the guest boots on.
+type VMM struct {
+	Key   string // file stem in the original artifact: results/<Key>.csv
+	Label string // x-axis label of the original figure
+}
+
+// File is the name of the VMM's result file in a run directory and in paper/results.
+func (v VMM) File() string { return v.Key + ".csv" }
+
+// VMMs are the figure's series in plot order (the original plot.py's fixed x order).
+var VMMs = []VMM{
+	{Key: "qemu", Label: "QEMU"},
+	{Key: "qemu1nic", Label: "QEMU (1NIC)"},
+	{Key: "qemumicrovm", Label: "QEMU (MicroVM)"},
+	{Key: "solo5", Label: "Solo5"},
+	{Key: "firecracker", Label: "Firecracker"},
+}
+
+// Keys of the VMMs, for code that names a series.
+const (
+	QEMU        = "qemu"
+	QEMU1NIC    = "qemu1nic"
+	QEMUMicroVM = "qemumicrovm"
+	Solo5       = "solo5"
+	Firecracker = "firecracker"
+)
+
+// LookupVMM returns the VMM with the given key.
+func LookupVMM(key string) (VMM, bool) {
+	for _, v := range VMMs {
+		if v.Key == key {
+			return v, true
+		}
+	}
+	return VMM{}, false
+}
+
+// Figure is Figure 10 for the bundle's steps (plot, verify, summary).
+var Figure = figure.Figure{
+	ID:    "fig10",
+	Dir:   "fig_10",
+	Plot:  "fig_10_unikraft-boot",
+	Title: "Boot time of a hello-world Unikraft guest on QEMU, QEMU (1NIC), QEMU (MicroVM), Solo5 and Firecracker (VMM part + guest part)",
+	Paper: func() (figure.Dataset, error) { return asDataset(Paper()) },
+	Load:  func(runDir string) (figure.Dataset, error) { return asDataset(Load(runDir)) },
+}
+
+// asDataset keeps a failed load from becoming a non-nil interface holding a nil pointer.
+func asDataset(d *Dataset, err error) (figure.Dataset, error) {
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}

@@ -1,0 +1,62 @@
+package fig14
+
+import (
+	"bytes"
+	"context"
+	"html"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/unikraft-eurosys21/artifact/internal/figure"
+	"github.com/unikraft-eurosys21/artifact/internal/plot"
+)
+
+// The paper's chart shows the five allocators in the original order, the nine components in
+// the legend, the totals the original printed above the bars, and the provenance.
+// FIG14_PLOT_DIR keeps the SVG and HTML for looking at them (rsvg-convert -o x.png x.svg).
+func TestPaperChart(t *testing.T) {
+	if _, err := plot.EnsureECharts(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Paper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := d.Chart(figure.Paper)
+	f.Name = Figure.Plot
+	dir := os.Getenv("FIG14_PLOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := plot.Write(dir, f); err != nil {
+		t.Fatal(err)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, Figure.Plot+".svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Total Boot Time (ms)", html.EscapeString(figure.Paper.String()),
+		"3.07", "0.94", "0.49", "0.87", "0.51", // the original's labels
+		"Binary buddy", "Mimalloc", "Bootalloc", "tinyalloc", "TLSF"}
+	for _, c := range Components {
+		want = append(want, ">"+c.String()+"<", c.Color())
+	}
+	for _, w := range want {
+		if !bytes.Contains(svg, []byte(w)) {
+			t.Errorf("SVG lacks %q", w)
+		}
+	}
+}
+
+func TestYScale(t *testing.T) {
+	for _, c := range []struct{ top, max, step float64 }{
+		{3.16, 4, 0.5}, // the paper: 0–4 ms in 0.5 ms steps like the original
+		{0.6, 0.8, 0.1},
+		{45, 60, 10},
+	} {
+		if m, s := yScale(c.top); m != c.max || s != c.step {
+			t.Errorf("yScale(%g) = %g, %g; want %g, %g", c.top, m, s, c.max, c.step)
+		}
+	}
+}
