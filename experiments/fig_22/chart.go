@@ -1,0 +1,192 @@
+package fig22
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+
+	"github.com/unikraft-eurosys21/artifact/internal/figure"
+	"github.com/unikraft-eurosys21/artifact/internal/plot"
+	"github.com/unikraft-eurosys21/artifact/internal/stats"
+)
+
+// Canvas and plot-area geometry in pixels. The original is 8×5 inches; the grid is fixed in
+// pixels so that the project headers and the error-bar label offsets can be placed exactly.
+const (
+	chartWidth, chartHeight = 800, 500
+	gridLeft, gridRight     = 78, 16
+	gridTop, gridBottom     = 112, 58
+	labelGap                = 5 // px between a bar (or its whisker) and its value label
+)
+
+// barLabel is the original's label: "<round(cycles)>\n(<round(ns)>ns)", Python rounding.
+func barLabel(v Value) string {
+	return fmt.Sprintf("%d\n(%dns)", pyRound(v.Cycles), pyRound(v.NS))
+}
+
+// yTop is the y-axis maximum as the original chose it: ticks every 1000 from 0 up to, not
+// including, round(highest bar)+2000; the last tick is the top (6000 for the paper's data).
+// With per-boot data the highest whisker counts as the highest bar.
+func yTop(d *Data) int64 {
+	hi := 0.0
+	for _, s := range AllSeries {
+		for _, c := range Cases {
+			v := d.Value(s, c)
+			hi = math.Max(hi, v.Cycles)
+			if len(v.Runs) > 1 {
+				hi = math.Max(hi, stats.Summarize(v.Runs).High())
+			}
+		}
+	}
+	end := pyRound(hi) + 2000
+	return (end - 1) / 1000 * 1000
+}
+
+// hatch is the "NO FILE" pattern: dark diagonal stripes like matplotlib's '\\\\' hatch,
+// drawn over the bar's colour (an ECharts decal, which the SVG renderer turns into a pattern).
+const hatch = `{symbol: 'rect', symbolSize: 1, dashArrayX: [1, 0], dashArrayY: [1.2, 3.8], rotation: Math.PI / 4, color: '#000'}`
+
+// extraJS styles what go-echarts cannot express: rotated value labels (lifted above the
+// whiskers), the hatch, the legend's white swatches, the frame, the project headers above
+// each half with a separator between them, and the 95% CI whiskers.
+const extraJS = `
+var cfg = %s;
+var hatch = %s;
+function first(o) { return Array.isArray(o) ? o[0] : o; }
+var grid = first(option.grid), legend = first(option.legend);
+grid.show = true;
+grid.borderColor = '#000';
+grid.borderWidth = 1;
+first(option.yAxis).nameTextStyle = {fontSize: 17, color: '#000'};
+// Plain numbers ("5000", as the original), not ECharts' grouped "5,000".
+first(option.yAxis).axisLabel.formatter = function (v) { return String(v); };
+option.xAxis[0].axisLabel.lineHeight = 19;
+legend.icon = 'rect';
+legend.itemGap = 36;
+option.series.forEach(function (s, i) {
+  s.barGap = '0%%';
+  s.barCategoryGap = '20%%';
+  s.itemStyle = {borderColor: '#000', borderWidth: 0.5};
+  if (i === 1) { s.itemStyle.decal = hatch; }
+  s.label = {show: true, position: 'top', rotate: 90, align: 'left', verticalAlign: 'middle',
+    distance: cfg.gap, fontSize: 15, lineHeight: 17, color: '#000', backgroundColor: '#fff'};
+  s.data.forEach(function (d, j) { d.label.distance = cfg.gap + cfg.lift[i][j]; });
+});
+legend.data = [
+  {name: cfg.legend[0], itemStyle: {color: '#fff', borderColor: '#000', borderWidth: 1}},
+  {name: cfg.legend[1], itemStyle: {color: '#fff', borderColor: '#000', borderWidth: 1, decal: hatch}}
+];
+// The projects' headers are a second category axis on top; its split line at the middle
+// boundary is the separator between the halves.
+option.xAxis.push({type: 'category', position: 'top', data: cfg.projects, gridIndex: 0,
+  axisLine: {show: false}, axisTick: {show: false},
+  axisLabel: {fontSize: 16, fontWeight: 'bold', color: '#000', margin: 12},
+  splitLine: {show: true, lineStyle: {color: '#000', width: 1, type: 'solid'}}});
+if (cfg.whiskers.length > 0) {
+  option.series.push({type: 'custom', name: 'whiskers', silent: true, z: 5, data: cfg.whiskers,
+    renderItem: function (params, api) {
+      var band = api.size([1, 0])[0];
+      var x = api.coord([api.value(0), 0])[0] + (api.value(3) - 0.5) * 0.4 * band;
+      var lo = api.coord([api.value(0), api.value(1)])[1];
+      var hi = api.coord([api.value(0), api.value(2)])[1];
+      var w = 0.06 * band, st = {stroke: '#000', lineWidth: 1.2};
+      return {type: 'group', children: [
+        {type: 'line', shape: {x1: x, y1: lo, x2: x, y2: hi}, style: st},
+        {type: 'line', shape: {x1: x - w, y1: lo, x2: x + w, y2: lo}, style: st},
+        {type: 'line', shape: {x1: x - w, y1: hi, x2: x + w, y2: hi}, style: st}]};
+    }});
+}
+`
+
+// extraConfig is the data extraJS needs, passed as JSON.
+type extraConfig struct {
+	Gap      int          `json:"gap"`
+	Lift     [][]float64  `json:"lift"`     // per case, per series: px from bar top to whisker top
+	Whiskers [][4]float64 `json:"whiskers"` // [x index, low, high, case index]
+	Legend   []string     `json:"legend"`
+	Projects []string     `json:"projects"`
+}
+
+// Chart draws the figure: per series a solid "file exists" bar and a hatched "no file" bar,
+// labelled with cycles and ns; the Unikraft half left, the Linux half right. With per-boot
+// data each bar gets a whisker for the 95% confidence interval of its mean; the paper's data
+// has no spread to show.
+func (d *Data) Chart(p figure.Provenance) plot.Figure {
+	sub := fmt.Sprintf("%s\nTSC %d MHz (ns = cycles / %g)", p, d.TSCMHz, float64(d.TSCMHz)/1000)
+	if d.HasRuns() {
+		sub += " · bars: means of " + bootCounts(d) + " · whiskers: 95% CI of the mean"
+	} else {
+		sub += " · means only: the paper recorded no per-boot spread"
+	}
+	bar := plot.NewBar("Figure 22: cost of open() — Unikraft SHFS and VFS vs Linux VFS", sub)
+
+	top := yTop(d)
+	plotHeight := float64(chartHeight - gridTop - gridBottom)
+	cfg := extraConfig{Gap: labelGap, Whiskers: [][4]float64{}, Legend: []string{FileExists.Legend(), NoFile.Legend()}}
+	for _, pr := range Projects {
+		cfg.Projects = append(cfg.Projects, pr.Name)
+	}
+	var xs []string
+	for _, s := range AllSeries {
+		xs = append(xs, strings.Replace(s.Label, " (", "\n(", 1)) // "VFS\n(No mitig.)" as in the original
+	}
+	for ci, c := range Cases {
+		var data []opts.BarData
+		var lift []float64
+		for si, s := range AllSeries {
+			v := d.Value(s, c)
+			data = append(data, opts.BarData{
+				Value:     v.Cycles,
+				ItemStyle: &opts.ItemStyle{Color: s.Color},
+				Label:     &opts.Label{Formatter: barLabel(v)},
+			})
+			up := 0.0
+			if len(v.Runs) > 1 {
+				st := stats.Summarize(v.Runs)
+				cfg.Whiskers = append(cfg.Whiskers, [4]float64{float64(si), st.Low(), st.High(), float64(ci)})
+				up = math.Round((st.High() - v.Cycles) / float64(top) * plotHeight)
+			}
+			lift = append(lift, up)
+		}
+		cfg.Lift = append(cfg.Lift, lift)
+		bar.AddSeries(c.Legend(), data)
+	}
+	bar.SetXAxis(xs)
+	bar.SetGlobalOptions(
+		charts.WithGridOpts(opts.Grid{
+			Left: fmt.Sprint(gridLeft), Right: fmt.Sprint(gridRight),
+			Top: fmt.Sprint(gridTop), Bottom: fmt.Sprint(gridBottom),
+		}),
+		charts.WithXAxisOpts(opts.XAxis{
+			AxisLabel: &opts.AxisLabel{FontSize: 17, FontWeight: "bold", Color: "#000", Interval: "0"},
+			AxisTick:  &opts.AxisTick{Show: opts.Bool(false)},
+			AxisLine:  &opts.AxisLine{LineStyle: &opts.LineStyle{Color: "#000"}},
+		}),
+		charts.WithYAxisOpts(opts.YAxis{
+			Name: "Average # TSC", NameLocation: "middle", NameGap: 52,
+			Min: 0, Max: top, MinInterval: 1000, MaxInterval: 1000,
+			AxisLabel: &opts.AxisLabel{FontSize: 15, Color: "#000", ShowMinLabel: opts.Bool(true), ShowMaxLabel: opts.Bool(false)},
+			AxisLine:  &opts.AxisLine{Show: opts.Bool(false)},
+			SplitLine: &opts.SplitLine{Show: opts.Bool(true), LineStyle: &opts.LineStyle{Type: "dotted", Color: "#888"}},
+		}),
+		charts.WithLegendOpts(opts.Legend{
+			Show: opts.Bool(true), Left: fmt.Sprint(gridLeft + 14), Top: fmt.Sprint(gridTop + 10),
+			ItemWidth: 40, ItemHeight: 15, TextStyle: &opts.TextStyle{FontSize: 15, Color: "#000"},
+		}),
+	)
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		panic(err) // plain numbers and strings always encode
+	}
+	return plot.Figure{
+		Name:   Figure.Plot,
+		Chart:  bar,
+		Width:  chartWidth,
+		Height: chartHeight,
+		Extra:  fmt.Sprintf(extraJS, js, hatch),
+	}
+}
