@@ -9,9 +9,11 @@ import "github.com/go-echarts/go-echarts/v2/charts"
 type Figure struct {
 	Name          string // file name without extension, e.g. "fig_10_unikraft-boot"
 	Chart         *charts.Bar
-	Width, Height int // pixels
+	Width, Height int // pixels; zero means DefaultWidth / DefaultHeight
 	// Extra is optional JavaScript run with the chart's option object bound to `option`
 	// before rendering, for ECharts features go-echarts cannot express (decal patterns,
-	// rich-text labels). It applies to the SVG and the HTML alike.
+	// rich-text labels). It applies to the SVG and the HTML alike: it is the body of a
+	// strict-mode function, so it changes `option` in place (assigning `option` itself has
+	// no effect), and it must not contain "</script" or "<!--" (it is inlined in the HTML).
 	Extra string
 }

@@ -19,14 +19,17 @@ type Manifest struct {
 	Bundle  string    `json:"bundle_commit,omitempty"` // git describe of this bundle
 	// Accel is the accelerator the VMs ran with ("kvm" or "tcg"); empty for build-only figures.
 	Accel string `json:"accel,omitempty"`
+	// Fixture names the stand-in used instead of real upstream sources (tests of the
+	// pipeline on machines that cannot fetch them); empty for real runs.
+	Fixture string `json:"fixture,omitempty"`
 	// Settings are the environment settings the run was made with (REPS, VMMS, …).
-	Settings map[string]string `json:"settings,omitempty"`
-	Host     any               `json:"host,omitempty"`      // fingerprint
-	Isolation any              `json:"isolation,omitempty"` // preflight report
-	Tools    map[string]string `json:"tools,omitempty"`     // tool → version
-	Images   map[string]string `json:"images,omitempty"`    // container image → id
-	Sources  any               `json:"sources,omitempty"`   // source pins used
-	Notes    []string          `json:"notes,omitempty"`
+	Settings  map[string]string `json:"settings,omitempty"`
+	Host      any               `json:"host,omitempty"`      // fingerprint
+	Isolation any               `json:"isolation,omitempty"` // preflight report
+	Tools     map[string]string `json:"tools,omitempty"`     // tool → version
+	Images    map[string]string `json:"images,omitempty"`    // container image → id
+	Sources   any               `json:"sources,omitempty"`   // source pins used
+	Notes     []string          `json:"notes,omitempty"`
 }
 
 // NewManifest starts a manifest for a run, recording the command line and bundle commit.

@@ -7,7 +7,6 @@ import (
 
 func near(a, b, eps float64) bool { return math.Abs(a-b) <= eps }
 
-
 func TestSummarize(t *testing.T) {
 	s := Summarize([]float64{2, 4, 4, 4, 5, 5, 7, 9})
 	if s.N != 8 || s.Mean != 5 || s.Median != 4.5 || s.Min != 2 || s.Max != 9 {
@@ -56,4 +55,3 @@ func TestTQuantile(t *testing.T) {
 		t.Error("df 0 must be NaN")
 	}
 }
-
