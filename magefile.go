@@ -15,9 +15,17 @@ import (
 	"golang.org/x/term"
 
 	"github.com/unikraft-eurosys21/artifact/experiments"
+	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
 	"github.com/unikraft-eurosys21/artifact/internal/host"
+	"github.com/unikraft-eurosys21/artifact/internal/sources"
 )
+
+// Aliases run a namespace's main target under a short name. mage -l does not list them:
+// `mage containers` = containers:all.
+var Aliases = map[string]interface{}{
+	"containers": Containers.All,
+}
 
 func init() {
 	logrus.SetOutput(os.Stderr)
@@ -62,6 +70,45 @@ func Check(ctx context.Context) error {
 		return err
 	}
 	return r.Err(s.Strict)
+}
+
+// Containers builds the toolchain images from containers/ (`mage containers` is
+// containers:all; aliases are not listed by mage -l).
+type Containers mg.Namespace
+
+// All builds every toolchain image in containers/. Images are content-addressed: one whose
+// recipe, base and build arguments are unchanged is reused, so a second run takes well
+// under a second. Without a pullable debian:bookworm the base is built once with
+// debootstrap (needs root and the debootstrap package). -v shows the build output.
+func (Containers) All(ctx context.Context) error {
+	_, err := docker.BuildAll(ctx, "containers", docker.Options{Verbose: mg.Verbose()})
+	return err
+}
+
+// Prune removes images of this bundle that no recipe in containers/ uses any more (older
+// content hashes, leftovers of interrupted builds); the base image is kept.
+func (Containers) Prune(ctx context.Context) error {
+	_, err := docker.Prune(ctx, "containers", docker.Options{Verbose: mg.Verbose()})
+	return err
+}
+
+// Sources fetches and archives the pinned upstream sources of containers/sources.json.
+type Sources mg.Namespace
+
+// Fetch fills the source cache (SOURCES_CACHE, default ~/.cache/unikraft-eurosys21/sources),
+// verifying every commit and sha256; a mismatch stops with both values printed.
+// SOURCES_MIRROR=<directory or archive> reads everything from there instead of the network.
+func (Sources) Fetch(ctx context.Context) error {
+	_, err := sources.FetchAll(ctx, sources.ManifestPath, os.Stderr)
+	return err
+}
+
+// Archive writes every pinned source, the manifest and the trust-on-first-use records into
+// one tarball (SOURCES_ARCHIVE, default sources-archive-<date>.tar); SOURCES_MIRROR=<that
+// file> replays it on a machine with no network.
+func (Sources) Archive(ctx context.Context) error {
+	_, err := sources.ArchiveAll(ctx, sources.ManifestPath, os.Stderr)
+	return err
 }
 
 // Fig08 — image sizes of helloworld/nginx/redis/sqlite with DCE and LTO.
