@@ -1,0 +1,228 @@
+package boottime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/unikraft-eurosys21/artifact/internal/vmm"
+)
+
+// Target is a VMM configuration that can be launched again and again: vmm.QEMU,
+// vmm.Firecracker or vmm.Solo5 (value or pointer). It must not carry Files, which a launch
+// consumes.
+type Target interface {
+	New() (*vmm.Process, error)
+}
+
+// Observers selects how boots are observed; both may watch the same boot.
+type Observers struct {
+	// Ftrace, when set, observes through its private tracing instance (KVM only).
+	Ftrace *Ftrace
+	// Debugcon adds isa-debugcon devices on the marker ports (QEMU only).
+	Debugcon bool
+}
+
+// Names lists the enabled observers.
+func (o Observers) Names() []string {
+	var n []string
+	if o.Ftrace != nil {
+		n = append(n, "ftrace")
+	}
+	if o.Debugcon {
+		n = append(n, "debugcon")
+	}
+	return n
+}
+
+// Options of one boot.
+type Options struct {
+	Markers Markers // which ports mark entry and main (QEMUMarkers when zero)
+	Accel   string  // "kvm" or "tcg", recorded in every sample
+	// Timeout bounds the boot; 0 means one minute. The VMM is killed when it expires.
+	Timeout time.Duration
+	// Raw is the path prefix of the raw logs written for this boot, on success and failure:
+	// <Raw>.console.log, <Raw>.ftrace.txt, <Raw>.debugcon.txt. Empty keeps none.
+	Raw string
+}
+
+// Boot is the result of booting one VM once.
+type Boot struct {
+	Pid     int      `json:"pid"`
+	Exit    vmm.Exit `json:"exit"`
+	Samples []Sample `json:"samples"` // one per observer, in Observers.Names order
+	// Timelines are what each observer saw (CLOCK_MONOTONIC ns), the samples' source.
+	Timelines []Timeline `json:"timelines"`
+	Raw       []string   `json:"raw,omitempty"`
+}
+
+// Timeline returns what the named observer saw.
+func (b Boot) Timeline(observer string) (Timeline, bool) {
+	for _, t := range b.Timelines {
+		if t.Observer == observer {
+			return t, true
+		}
+	}
+	return Timeline{}, false
+}
+
+// Sample returns the sample of the named observer.
+func (b Boot) Sample(observer string) (Sample, bool) {
+	for _, s := range b.Samples {
+		if s.Observer == observer {
+			return s, true
+		}
+	}
+	return Sample{}, false
+}
+
+// Run boots target once, observed by obs, and returns one sample per observer. The raw
+// logs are written first, so a failed boot keeps its evidence. The VMM is always gone when
+// Run returns: it exited, or it was killed (timeout, cancellation).
+func Run(ctx context.Context, target Target, obs Observers, opts Options) (b Boot, err error) {
+	if opts.Markers.Main == 0 {
+		opts.Markers = QEMUMarkers
+	}
+	if len(obs.Names()) == 0 {
+		return b, errors.New("boottime: no observer selected (ftrace or debugcon)")
+	}
+	if obs.Ftrace != nil && opts.Accel == vmm.TCG {
+		return b, errors.New("boottime: the ftrace observer sees KVM events only; with ACCEL=tcg use the debug-console observer")
+	}
+	var dc *debugcon
+	if obs.Debugcon {
+		var q vmm.QEMU
+		switch t := target.(type) {
+		case vmm.QEMU:
+			q = t
+		case *vmm.QEMU:
+			q = *t
+		default:
+			return b, fmt.Errorf("boottime: the debug-console observer needs QEMU, not %T; use the ftrace observer", target)
+		}
+		if len(q.Files) > 0 {
+			return b, errors.New("boottime: the target carries Files, which one launch consumes; pass them per launch")
+		}
+		q.Devices = slices.Clone(q.Devices)
+		if dc, err = attachDebugcon(&q, opts.Markers); err != nil {
+			return b, err
+		}
+		defer dc.close()
+		target = q
+	}
+	if obs.Ftrace != nil {
+		if err := obs.Ftrace.Reset(); err != nil {
+			closeFiles(target)
+			return b, err
+		}
+	}
+	p, err := target.New()
+	if err != nil {
+		closeFiles(target)
+		return b, err
+	}
+	if err := p.Start(ctx); err != nil {
+		return b, err
+	}
+	b.Pid = p.Pid()
+	exit, werr := p.Wait(or(opts.Timeout, time.Minute))
+	b.Exit = exit
+	var errs []error
+	if werr != nil {
+		errs = append(errs, werr)
+	}
+	errs = append(errs, b.keep(opts.Raw, ".console.log", p.Console()))
+	if obs.Ftrace != nil {
+		trace, rerr := obs.Ftrace.Read()
+		errs = append(errs, b.keep(opts.Raw, ".ftrace.txt", trace))
+		if rerr != nil {
+			errs = append(errs, rerr)
+		} else if werr == nil {
+			tl, perr := ParseTrace(bytes.NewReader(trace), b.Pid)
+			if perr != nil {
+				errs = append(errs, fmt.Errorf("ftrace: %w", perr))
+			} else {
+				errs = append(errs, b.add(tl, opts, exit, obs.Ftrace.SeesKVMRun(), trace))
+			}
+		}
+	}
+	if dc != nil {
+		tl, raw, derr := dc.finish(exit.Started)
+		errs = append(errs, b.keep(opts.Raw, ".debugcon.txt", raw))
+		if derr != nil {
+			errs = append(errs, derr)
+		} else if werr == nil {
+			errs = append(errs, b.add(tl, opts, exit, false, nil))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return b, fmt.Errorf("boot of %s (pid %d): %w", p.Name, b.Pid, err)
+	}
+	return b, nil
+}
+
+func (b *Boot) add(tl Timeline, opts Options, e vmm.Exit, wantKVMRun bool, trace []byte) error {
+	if tl.Observer == "ftrace" && tl.Exec == 0 && !traceHas(trace, b.Pid) {
+		return fmt.Errorf("ftrace: no event of pid %d in the trace (events disabled, or the buffer filled up before the run)", b.Pid)
+	}
+	if wantKVMRun && tl.KVMRun == 0 && opts.Accel != vmm.TCG {
+		return fmt.Errorf("ftrace: pid %d never issued KVM_RUN: did it run under KVM?", b.Pid)
+	}
+	b.Timelines = append(b.Timelines, tl)
+	s, err := tl.Sample(opts.Markers, opts.Accel, e)
+	if err != nil {
+		return err
+	}
+	b.Samples = append(b.Samples, s)
+	return nil
+}
+
+// closeFiles closes the files a debugcon attach put into a QEMU target that is not
+// going to start (a started VM closes them itself).
+func closeFiles(t Target) {
+	if q, ok := t.(vmm.QEMU); ok {
+		for _, f := range q.Files {
+			f.Close()
+		}
+	}
+}
+
+// keep writes one raw log next to prefix and records it.
+func (b *Boot) keep(prefix, suffix string, data []byte) error {
+	if prefix == "" {
+		return nil
+	}
+	path := prefix + suffix
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("keep raw log: %w", err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("keep raw log: %w", err)
+	}
+	b.Raw = append(b.Raw, path)
+	return nil
+}
+
+// WriteJSON writes the boot (samples, exit, raw files) as <prefix>.json.
+func (b Boot) WriteJSON(prefix string) error {
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(prefix+".json", append(data, '\n'), 0o644)
+}
+
+// or is v, or def when v is the zero value.
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}

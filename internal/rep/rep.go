@@ -1,0 +1,236 @@
+// Package rep repeats a measurement the way every figure does: N measured repetitions
+// (REPS), optional warm-up runs reported apart from them, a timeout per repetition, and
+// failures recorded with their raw logs and counted rather than hidden.
+//
+// The original artifact slept a fixed time around every run and let a failed run leave a
+// blank row in its CSV. Here a repetition ends when its measurement returns; a failed one
+// keeps its error and raw files, and the result says how many failed.
+package rep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/unikraft-eurosys21/artifact/internal/verify"
+)
+
+// Plan says how often and how to repeat one series.
+type Plan struct {
+	// Series names the measured thing in logs, raw file names and summaries ("qemu-microvm").
+	Series string
+	// Reps is the number of measured repetitions (REPS). The paper ran 26 per VMM.
+	Reps int
+	// Warmup runs happen before the measured ones and are reported separately.
+	Warmup int
+	// Timeout bounds each repetition (its context's deadline); 0 means none.
+	Timeout time.Duration
+	// RawDir receives each repetition's raw logs under <RawDir>/<Series>/; empty keeps none.
+	RawDir string
+	// Log receives one debug line per repetition and a warning per failure; nil is quiet.
+	Log logrus.FieldLogger
+}
+
+// FromEnv overrides p.Reps with REPS and p.Warmup with WARMUP when they are set.
+func FromEnv(p Plan) (Plan, error) {
+	for _, v := range []struct {
+		name string
+		dst  *int
+		min  int
+	}{{"REPS", &p.Reps, 1}, {"WARMUP", &p.Warmup, 0}} {
+		s := os.Getenv(v.name)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < v.min {
+			return p, fmt.Errorf("%s=%q: expected an integer ≥ %d", v.name, s, v.min)
+		}
+		*v.dst = n
+	}
+	return p, nil
+}
+
+// Rep identifies one repetition for the measurement function.
+type Rep struct {
+	Index  int  // 1-based, counted separately for warm-ups and measured runs
+	Warmup bool // a warm-up run, not part of the statistics
+	// Raw is the path prefix for this repetition's raw logs (<RawDir>/<Series>/rep-07);
+	// empty when the plan keeps none. Every file starting with it is listed in the outcome.
+	Raw string
+}
+
+func (r Rep) String() string {
+	if r.Warmup {
+		return fmt.Sprintf("warm-up %d", r.Index)
+	}
+	return fmt.Sprintf("repetition %d", r.Index)
+}
+
+// Outcome is what one repetition gave.
+type Outcome[T any] struct {
+	Index  int           `json:"index"`
+	Warmup bool          `json:"warmup,omitempty"`
+	OK     bool          `json:"ok"`
+	Value  T             `json:"value"`           // what measure returned (partial when it failed)
+	Err    string        `json:"error,omitempty"` // why it failed
+	Raw    []string      `json:"raw,omitempty"`   // raw log files, also for failures
+	Wall   time.Duration `json:"wall_ns"`         // the repetition's duration as the engine saw it
+}
+
+// Result is one series' repetitions.
+type Result[T any] struct {
+	Series  string       `json:"series"`
+	Planned int          `json:"planned"`
+	Warmups []Outcome[T] `json:"warmups,omitempty"`
+	Runs    []Outcome[T] `json:"runs"`
+	Failed  int          `json:"failed"` // failed measured repetitions
+	// Interrupted is set when the run was cancelled (Ctrl-C) before all repetitions ran.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Wall is the duration of the measured repetitions' loop, warm-ups excluded.
+	Wall time.Duration `json:"wall_ns"`
+}
+
+// Values are the values of the successful measured repetitions, in order.
+func (r Result[T]) Values() []T {
+	var vs []T
+	for _, o := range r.Runs {
+		if o.OK {
+			vs = append(vs, o.Value)
+		}
+	}
+	return vs
+}
+
+// Summary is one line for terminals and summary files: how many ran, failed, warmed up.
+func (r Result[T]) Summary() string {
+	s := fmt.Sprintf("%s: %d of %d repetitions ok", r.Series, len(r.Runs)-r.Failed, r.Planned)
+	if r.Failed > 0 {
+		s += fmt.Sprintf(", %d FAILED", r.Failed)
+	}
+	if r.Interrupted {
+		s += fmt.Sprintf(", interrupted after %d", len(r.Runs))
+	}
+	if len(r.Warmups) > 0 {
+		s += fmt.Sprintf(" (+%d warm-up)", len(r.Warmups))
+	}
+	return s
+}
+
+// Err is nil when every planned repetition ran and succeeded; otherwise it says how many
+// failed, why the first did, and where its raw logs are.
+func (r Result[T]) Err() error {
+	if r.Failed == 0 && !r.Interrupted {
+		return nil
+	}
+	msg := r.Summary()
+	for _, o := range r.Runs {
+		if !o.OK {
+			msg += fmt.Sprintf("; repetition %d: %s", o.Index, o.Err)
+			if len(o.Raw) > 0 {
+				msg += " (raw logs: " + strings.Join(o.Raw, ", ") + ")"
+			}
+			break
+		}
+	}
+	return errors.New(msg)
+}
+
+// Verify adds the claim "every repetition succeeded" to a figure's verdict, so a run with
+// failed repetitions fails its verification instead of looking complete.
+func (r Result[T]) Verify(v *verify.Report) {
+	ok := len(r.Runs) - r.Failed
+	v.Claim(r.Series+": every repetition succeeded",
+		fmt.Sprintf("%d of %d", r.Planned, r.Planned),
+		fmt.Sprintf("%d of %d", ok, r.Planned),
+		ok == r.Planned && !r.Interrupted)
+}
+
+// Run performs p.Warmup warm-up repetitions, then p.Reps measured ones, calling measure for
+// each with a context bounded by p.Timeout. A failed repetition is recorded and counted;
+// the loop goes on. Cancelling ctx stops the loop: the result so far is returned with
+// Interrupted set and an error saying so.
+func Run[T any](ctx context.Context, p Plan, measure func(context.Context, Rep) (T, error)) (Result[T], error) {
+	res := Result[T]{Series: p.Series, Planned: p.Reps}
+	if p.Reps < 1 || p.Warmup < 0 {
+		return res, fmt.Errorf("%s: %d repetitions and %d warm-ups: need at least one repetition", p.Series, p.Reps, p.Warmup)
+	}
+	if p.Series == "" || strings.ContainsAny(p.Series, `/\`) {
+		return res, fmt.Errorf("series name %q: must be non-empty, without slashes (it names raw log directories)", p.Series)
+	}
+	log := p.Log
+	if log == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		log = l
+	}
+	log = log.WithField("series", p.Series)
+	one := func(r Rep) (Outcome[T], bool) {
+		rctx, cancel := ctx, context.CancelFunc(func() {})
+		if p.Timeout > 0 {
+			rctx, cancel = context.WithTimeoutCause(ctx, p.Timeout, fmt.Errorf("%s timed out after %v", r, p.Timeout))
+		}
+		start := time.Now()
+		v, err := measure(rctx, r)
+		cancel()
+		o := Outcome[T]{Index: r.Index, Warmup: r.Warmup, OK: err == nil, Value: v, Wall: time.Since(start)}
+		if r.Raw != "" {
+			o.Raw, _ = filepath.Glob(r.Raw + "*")
+		}
+		if err == nil {
+			log.WithField("rep", r.String()).Debugf("ok in %v", o.Wall.Round(time.Microsecond))
+			return o, true
+		}
+		o.Err = err.Error()
+		if ctx.Err() != nil { // the whole run was cancelled, not this repetition's fault
+			return o, false
+		}
+		log.WithField("rep", r.String()).WithField("raw", o.Raw).Warnf("failed: %v", err)
+		return o, true
+	}
+	raw := func(kind string, i int) string {
+		if p.RawDir == "" {
+			return ""
+		}
+		return filepath.Join(p.RawDir, p.Series, fmt.Sprintf("%s-%02d", kind, i))
+	}
+	interrupted := func() (Result[T], error) {
+		res.Interrupted = true
+		return res, fmt.Errorf("%s: interrupted after %d of %d repetitions: %w", p.Series, len(res.Runs), p.Reps, context.Cause(ctx))
+	}
+	for i := 1; i <= p.Warmup; i++ {
+		if ctx.Err() != nil {
+			return interrupted()
+		}
+		o, done := one(Rep{Index: i, Warmup: true, Raw: raw("warmup", i)})
+		if !done {
+			return interrupted()
+		}
+		res.Warmups = append(res.Warmups, o)
+	}
+	start := time.Now()
+	for i := 1; i <= p.Reps; i++ {
+		if ctx.Err() != nil {
+			res.Wall = time.Since(start)
+			return interrupted()
+		}
+		o, done := one(Rep{Index: i, Raw: raw("rep", i)})
+		if !done {
+			res.Wall = time.Since(start)
+			return interrupted()
+		}
+		res.Runs = append(res.Runs, o)
+		if !o.OK {
+			res.Failed++
+		}
+	}
+	res.Wall = time.Since(start)
+	return res, nil
+}

@@ -1,0 +1,290 @@
+package vmm
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultCPU is the paper's QEMU CPU model under KVM. Invariant TSC matters: without it
+// QEMU hides CPUID leaf 0x40000010 and Unikraft of that era calibrates its clock against
+// the PIT for ~100 ms. Override with QEMU_CPU (some nested KVMs need
+// "host,migratable=no,+invtsc,-arch-capabilities").
+const DefaultCPU = "host,migratable=no,+invtsc"
+
+// DefaultTCGCPU is the CPU model under TCG, where "host" does not exist.
+const DefaultTCGCPU = "max"
+
+// DefaultMAC is the NIC's MAC address in the paper's "QEMU (1NIC)" configuration.
+const DefaultMAC = "aa:bb:cc:00:01:01"
+
+// machineOptions are the paper's -M options (original-artifact.md §3.3). The paper ran pc
+// as QEMU's default machine, with -no-reboot, and microvm with -overcommit mem-lock=on.
+var machineOptions = map[string]string{
+	"pc":      "pc",
+	"microvm": "microvm,x-option-roms=off,pit=off,pic=off,rtc=on",
+}
+
+// QEMU configures one QEMU virtual machine. Every field renders to command-line options
+// (see Args), so this struct is the complete list of what the harness can change.
+type QEMU struct {
+	// Binary is qemu-system-x86_64; empty means $QEMU, else qemu-system-x86_64 on PATH.
+	Binary string
+	// BIOSDir is QEMU's firmware directory (-L), for a QEMU built outside the system.
+	BIOSDir string
+	// Machine is "pc" (default) or "microvm", each with the paper's options.
+	Machine string
+	// Accel is "kvm" (default) or "tcg".
+	Accel string
+	// CPU is the -cpu model; empty means $QEMU_CPU, else DefaultCPU (kvm) / DefaultTCGCPU (tcg).
+	CPU string
+	// MemoryMiB is -m in MiB (the paper's hello world used 2); 0 keeps QEMU's default.
+	MemoryMiB int
+	Kernel    string // -kernel
+	Initrd    string // -initrd
+	Append    string // -append
+	// DebugExit adds isa-debug-exit (iobase 0x501): a guest writing v there ends QEMU with
+	// exit code (v<<1)|1. Without it a halted microvm guest keeps QEMU running.
+	DebugExit bool
+	// NIC adds a virtio-net NIC on a tap device created for the run and gone after it.
+	NIC *NIC
+	// Devices are further arguments appended verbatim (observers' -device/-chardev pairs).
+	Devices []string
+	// Files are passed to QEMU as fds 3, 4, … (see PassFile). The VM built by New owns
+	// them and closes them once QEMU has started.
+	Files []*os.File
+	// CPUs pins QEMU (all its threads) to these host CPUs; nil leaves affinity alone.
+	CPUs []int
+	// NoMemLock drops microvm's -overcommit mem-lock=on, which needs root or a memlock
+	// limit above QEMU's whole address space. A deviation from the paper: say so in results.
+	NoMemLock bool
+	// Name, when set, renders -name <Name>,debug-threads=on: QEMU then names its vCPU
+	// threads "CPU <n>/KVM", which is how they are found to be pinned one by one.
+	Name string
+}
+
+// NIC is a virtio-net device backed by a tap device that the driver creates.
+type NIC struct {
+	Tap string // interface name; empty means a fresh NewTapName()
+	MAC string // empty means DefaultMAC
+}
+
+// PassFile adds f to the files passed to QEMU and returns its descriptor number there, for
+// options such as path=/dev/fd/N.
+func (q *QEMU) PassFile(f *os.File) int {
+	q.Files = append(q.Files, f)
+	return 2 + len(q.Files)
+}
+
+func (q *QEMU) machine() string { return or(q.Machine, "pc") }
+func (q *QEMU) accel() string   { return or(q.Accel, "kvm") }
+
+// CPUModel is the -cpu value the VM will use (explicit, $QEMU_CPU or the default).
+func (q *QEMU) CPUModel() string {
+	if q.CPU != "" {
+		return q.CPU
+	}
+	if env := os.Getenv("QEMU_CPU"); env != "" {
+		return env
+	}
+	if q.accel() == "tcg" {
+		return DefaultTCGCPU
+	}
+	return DefaultCPU
+}
+
+// Args renders the command line (without the binary). It is deterministic: the same
+// configuration always gives the same arguments, which go into the raw logs.
+func (q *QEMU) Args() ([]string, error) {
+	mopts, ok := machineOptions[q.machine()]
+	if !ok {
+		return nil, fmt.Errorf("qemu: machine %q: expected pc or microvm", q.Machine)
+	}
+	if a := q.accel(); a != "kvm" && a != "tcg" {
+		return nil, fmt.Errorf("qemu: accelerator %q: expected kvm or tcg", q.Accel)
+	}
+	if q.Kernel == "" {
+		return nil, fmt.Errorf("qemu: no kernel given")
+	}
+	args := []string{"-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio"}
+	if q.Name != "" {
+		args = append(args, "-name", q.Name+",debug-threads=on")
+	}
+	if q.BIOSDir != "" {
+		args = append(args, "-L", q.BIOSDir)
+	}
+	args = append(args, "-machine", mopts, "-accel", q.accel(), "-cpu", q.CPUModel())
+	if q.MemoryMiB > 0 {
+		args = append(args, "-m", strconv.Itoa(q.MemoryMiB)+"M")
+	}
+	args = append(args, "-kernel", q.Kernel)
+	if q.Initrd != "" {
+		args = append(args, "-initrd", q.Initrd)
+	}
+	if q.Append != "" {
+		args = append(args, "-append", q.Append)
+	}
+	if q.DebugExit {
+		args = append(args, "-device", "isa-debug-exit")
+	}
+	switch q.machine() {
+	case "pc":
+		args = append(args, "-no-reboot")
+	case "microvm":
+		if !q.NoMemLock {
+			args = append(args, "-overcommit", "mem-lock=on")
+		}
+	}
+	if q.NIC != nil {
+		dev := "virtio-net-pci"
+		if q.machine() == "microvm" {
+			dev = "virtio-net-device" // microvm has virtio-mmio, no PCI bus by default
+		}
+		// The tap's descriptor is passed after q.Files (see New).
+		args = append(args,
+			"-netdev", fmt.Sprintf("tap,id=uknetdev,fd=%d", 3+len(q.Files)),
+			"-device", fmt.Sprintf("%s,netdev=uknetdev,mac=%s", dev, or(q.NIC.MAC, DefaultMAC)))
+	}
+	return append(args, q.Devices...), nil
+}
+
+// QEMUBinary resolves the QEMU binary: explicit, $QEMU, or qemu-system-x86_64 on PATH.
+func QEMUBinary(explicit string) (string, error) {
+	return lookBinary("qemu", explicit, "QEMU", "qemu-system-x86_64",
+		"install the Debian package qemu-system-x86 (or your distribution's QEMU for x86_64), or set QEMU=/path/to/qemu-system-x86_64")
+}
+
+// New checks the configuration and returns a VM ready to start. The tap device, if any, is
+// created at Start and is gone once Wait or Stop returned.
+func (q QEMU) New() (*Process, error) {
+	bin, err := QEMUBinary(q.Binary)
+	if err != nil {
+		return nil, err
+	}
+	args, err := q.Args()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(q.Kernel); err != nil {
+		return nil, fmt.Errorf("qemu: kernel: %w", err)
+	}
+	p := &Process{Name: "qemu", Path: bin, Args: args, Files: append([]*os.File(nil), q.Files...), CPUs: q.CPUs}
+	p.explain = explainQEMU(filepath.Base(bin))
+	if q.NIC != nil {
+		p.tap = or(q.NIC.Tap, NewTapName())
+		p.prepare = func(p *Process) error {
+			t, err := CreateTap(p.tap)
+			if err != nil {
+				return fmt.Errorf("qemu: %w", err)
+			}
+			p.Files = append(p.Files, t.File)
+			p.OnExit(t.Close)
+			return nil
+		}
+	}
+	return p, nil
+}
+
+// explainQEMU turns QEMU's own error lines into an error with a hint. isa-debug-exit makes
+// every guest-requested exit non-zero, so only exits that printed "qemu-system-…: " lines
+// count as QEMU failures.
+func explainQEMU(prog string) func(Exit, []byte) error {
+	return func(e Exit, console []byte) error {
+		if e.Code == 0 {
+			return nil
+		}
+		var msgs []string
+		sc := bufio.NewScanner(bytes.NewReader(console))
+		for sc.Scan() {
+			if line := sc.Text(); strings.HasPrefix(line, prog+": ") {
+				msgs = append(msgs, strings.TrimPrefix(line, prog+": "))
+			}
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
+		all := strings.Join(msgs, "; ")
+		hint := ""
+		switch {
+		case strings.Contains(all, "failed to set MSR 0x10a"):
+			hint = ": this (nested) KVM cannot expose IA32_ARCH_CAPABILITIES; set QEMU_CPU=host,migratable=no,+invtsc,-arch-capabilities"
+		case strings.Contains(all, "KVM") || strings.Contains(all, "kvm"):
+			hint = ": KVM is not usable by QEMU; check /dev/kvm, or run with ACCEL=tcg (software emulation — not comparable with the paper)"
+		case strings.Contains(all, "mlock") || strings.Contains(all, "locking memory"):
+			hint = ": microvm's -overcommit mem-lock=on (the paper's option) needs root or `ulimit -l unlimited`; QEMU.NoMemLock drops it, as a recorded deviation"
+		}
+		return fmt.Errorf("qemu failed (%s): %s%s", e, all, hint)
+	}
+}
+
+// QEMUVersion is the first line of `qemu-system-x86_64 --version`, for the manifest.
+func QEMUVersion(ctx context.Context, explicit string) (string, error) {
+	bin, err := QEMUBinary(explicit)
+	if err != nil {
+		return "", err
+	}
+	return firstLine(ctx, "qemu", bin, "--version")
+}
+
+// firstLine runs a short command and returns the first line of its output.
+func firstLine(ctx context.Context, name, bin string, args ...string) (string, error) {
+	out, err := Output(ctx, 30*time.Second, bin, args...)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return strings.TrimSpace(line), nil
+}
+
+// Output runs a short helper command (a version query, an assembler) the way VMMs are run:
+// own process group, bounded wait, killed by pid on timeout or cancellation. It returns
+// stdout and stderr together, and an error naming the command when it fails.
+func Output(ctx context.Context, timeout time.Duration, bin string, args ...string) ([]byte, error) {
+	path, err := lookPath(bin)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", bin, err)
+	}
+	p := &Process{Name: filepath.Base(bin), Path: path, Args: args}
+	if err := p.Start(ctx); err != nil {
+		return nil, err
+	}
+	e, err := p.Wait(timeout)
+	out := p.Console()
+	if err == nil && e.Code != 0 {
+		err = fmt.Errorf("%s", e)
+	}
+	if err != nil {
+		return out, fmt.Errorf("%s %s: %w: %s", bin, strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return out, nil
+}
+
+func lookBinary(vmm, explicit, env, def, hint string) (string, error) {
+	name, from := explicit, "configured"
+	if name == "" {
+		name, from = os.Getenv(env), env+"="
+	}
+	if name == "" {
+		name, from = def, "default"
+	}
+	path, err := lookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s: binary %q (%s) not found: %v; %s", vmm, name, from, err, hint)
+	}
+	return path, nil
+}
+
+// or is v, or def when v is the zero value.
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
