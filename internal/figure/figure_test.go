@@ -1,0 +1,45 @@
+package figure
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestProvenanceNamesItsSource(t *testing.T) {
+	cases := []struct {
+		p        Provenance
+		want     []string
+		wantNone string
+	}{
+		{Paper, []string{"paper data"}, "run"},
+		{Provenance{Source: "run", RunID: "20261127T223555Z", Accel: "kvm"}, []string{"run 20261127T223555Z", "accel kvm"}, "not comparable"},
+		{Provenance{Source: "run", RunID: "x", Accel: "tcg"}, []string{"accel tcg", "software emulation", "not comparable"}, "FIXTURE"},
+		{Provenance{Source: "run", RunID: "x", Fixture: "stand-in unikraft"}, []string{"FIXTURE stand-in unikraft", "not a measurement of Unikraft"}, "accel"},
+	}
+	for _, c := range cases {
+		s := c.p.String()
+		for _, w := range c.want {
+			if !strings.Contains(s, w) {
+				t.Errorf("%+v: %q lacks %q", c.p, s, w)
+			}
+		}
+		if strings.Contains(s, c.wantNone) {
+			t.Errorf("%+v: %q must not contain %q", c.p, s, c.wantNone)
+		}
+	}
+}
+
+func TestParseErrorNamesFileAndLine(t *testing.T) {
+	err := Errorf("results/qemu.csv", 7, "expected 2 tab-separated fields, found %d", 1)
+	if err.Error() != "results/qemu.csv:7: expected 2 tab-separated fields, found 1" {
+		t.Errorf("%v", err)
+	}
+	var pe *ParseError
+	if !errors.As(err, &pe) || pe.Line != 7 {
+		t.Errorf("not a ParseError: %#v", err)
+	}
+	if got := Errorf("a.csv", 0, "empty file").Error(); got != "a.csv: empty file" {
+		t.Errorf("%q", got)
+	}
+}
