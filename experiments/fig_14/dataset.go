@@ -139,8 +139,16 @@ func readTraces(fsys fs.FS, dir, display string) (map[string]*Trace, error) {
 	files := map[string]string{}
 	for _, e := range entries {
 		alloc, _, ok := splitTraceName(e.Name())
-		if !ok || !e.Type().IsRegular() {
+		if !ok {
 			continue
+		}
+		if !e.Type().IsRegular() {
+			// A symbolic link to a trace (e.g. to a kept copy of an earlier run's) is a
+			// trace; a directory with a trace's name is not.
+			fi, err := fs.Stat(fsys, path.Join(dir, e.Name()))
+			if err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
 		}
 		if _, known := AllocatorByName(alloc); !known {
 			continue

@@ -232,3 +232,27 @@ func TestVerifyCatchesEachClaim(t *testing.T) {
 		}
 	}
 }
+
+// A trace may be a symbolic link (e.g. to a kept copy of an earlier run's log): it is read
+// like the file it points at, not skipped as if the allocator had no trace.
+func TestSymlinkedTraceIsRead(t *testing.T) {
+	dir := newRun(t)
+	matches, _ := filepath.Glob(filepath.Join(dir, RawDir, "tlsf-*.txt"))
+	kept := filepath.Join(t.TempDir(), filepath.Base(matches[0]))
+	if err := os.Rename(matches[0], kept); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(kept, matches[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteResults(dir); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := d.series("tlsf"); s == nil || len(s.Trace.Boots) != 10 {
+		t.Errorf("tlsf through a symlink: %+v", s)
+	}
+}

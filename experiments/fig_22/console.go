@@ -175,7 +175,12 @@ func ParseRaw(dir string) (Boots, error) {
 		}
 		return nil, err
 	}
-	logs := map[string][]int{}
+	type bootLog struct {
+		n    int
+		name string
+	}
+	logs := map[string][]bootLog{}
+	seen := map[string]string{} // "<console>.<n>" → file name, to catch "linux.1" and "linux.01"
 	for _, e := range entries {
 		m := consoleLog.FindStringSubmatch(e.Name())
 		if m == nil || e.IsDir() || len(Probes(m[1])) == 0 {
@@ -185,21 +190,26 @@ func ParseRaw(dir string) (Boots, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: boot number out of range", filepath.Join(dir, e.Name()))
 		}
-		logs[m[1]] = append(logs[m[1]], i)
+		key := fmt.Sprintf("%s.%d", m[1], i)
+		if prev, dup := seen[key]; dup {
+			return nil, fmt.Errorf("%s and %s: two console logs of boot %d of the %s VM; keep one", filepath.Join(dir, prev), filepath.Join(dir, e.Name()), i, m[1])
+		}
+		seen[key] = e.Name()
+		logs[m[1]] = append(logs[m[1]], bootLog{i, e.Name()})
 	}
 	if len(logs) == 0 {
 		return nil, nil
 	}
 	boots := Boots{}
 	for _, console := range Consoles() {
-		ns := logs[console]
-		if len(ns) == 0 {
+		ls := logs[console]
+		if len(ls) == 0 {
 			return nil, fmt.Errorf("%s: no console log of the %s VM (expected %s.1 …), but the other VMs have logs: the run is incomplete; rerun the run step", dir, console, console)
 		}
-		sort.Ints(ns)
+		sort.Slice(ls, func(a, b int) bool { return ls[a].n < ls[b].n })
 		want := Probes(console)
-		for _, i := range ns {
-			file := filepath.Join(dir, fmt.Sprintf("%s.%d", console, i))
+		for _, l := range ls {
+			file := filepath.Join(dir, l.name)
 			vals, err := parseConsoleFile(file, want)
 			if err != nil {
 				return nil, err

@@ -1,6 +1,7 @@
 package fig22
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -165,4 +166,31 @@ func TestParseRawNamesTheBadLog(t *testing.T) {
 	os.WriteFile(bad, []byte("VFS,<n/a>,iterations:1000,avg:1.0\n"), 0o644)
 	_, err := ParseRaw(filepath.Join(dir, RawDir))
 	wantParseError(t, err, bad, 0, "missing the benchmark line VFS,/rnd4k")
+}
+
+// Boot numbers are read as numbers: a log named linux.01 is boot 1 and is read from its
+// own file; linux.1 next to it is the same boot twice, which is an error naming both.
+func TestParseRawZeroPaddedBootNumbers(t *testing.T) {
+	dir := t.TempDir()
+	writeBoots(t, dir, 2, paperBase)
+	raw := filepath.Join(dir, RawDir)
+	want, err := ParseRaw(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(raw, "linux.1"), filepath.Join(raw, "linux.01")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseRaw(raw)
+	if err != nil {
+		t.Fatalf("linux.01: %v", err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("linux.01 read as %v, want %v", got["linux_vfs"], want["linux_vfs"])
+	}
+	b, _ := os.ReadFile(filepath.Join(raw, "linux.01"))
+	os.WriteFile(filepath.Join(raw, "linux.1"), b, 0o644)
+	if _, err := ParseRaw(raw); err == nil || !strings.Contains(err.Error(), "linux.01") || !strings.Contains(err.Error(), "two console logs of boot 1") {
+		t.Errorf("linux.1 and linux.01: %v", err)
+	}
 }

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"strings"
@@ -37,10 +38,19 @@ func NewManifest(r *Run) *Manifest {
 	return &Manifest{Figure: r.Fig, RunID: r.ID, Started: time.Now().UTC(), Command: os.Args, Bundle: BundleCommit()}
 }
 
-// BundleCommit describes the checked-out commit of this bundle ("" outside a git checkout);
-// "-dirty" marks uncommitted changes, which a reviewer should know about.
+// gitTimeout bounds `git describe`: a hung git (a lock, a network file system) must not
+// hang the run that asks for its provenance.
+const gitTimeout = 10 * time.Second
+
+// BundleCommit describes the checked-out commit of this bundle ("" outside a git checkout,
+// or when git does not answer within gitTimeout); "-dirty" marks uncommitted changes, which
+// a reviewer should know about.
 func BundleCommit() string {
-	out, err := exec.Command("git", "describe", "--always", "--dirty", "--abbrev=40").Output()
+	ctx, cancel := context.WithTimeout(context.Background(), gitTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "describe", "--always", "--dirty", "--abbrev=40")
+	cmd.WaitDelay = time.Second
+	out, err := cmd.Output()
 	if err != nil {
 		return ""
 	}

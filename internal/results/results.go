@@ -40,17 +40,37 @@ type Run struct {
 // NewID returns a run id for time t: sortable, filesystem-safe, UTC.
 func NewID(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
 
-// Create starts a new run of fig under root with a fresh id.
+// Create starts a new run of fig under root with a fresh id. The id is claimed by creating
+// its directory exclusively, so runs started in the same second (or by two processes at
+// once) never share one, and it is used by no complete or failed run either.
 func Create(root, fig string) (*Run, error) {
-	id := NewID(time.Now())
-	for i := 1; exists(filepath.Join(root, fig, id)) || exists(filepath.Join(root, fig, ".incomplete", id)); i++ {
-		id = fmt.Sprintf("%s-%d", NewID(time.Now()), i)
+	incomplete := filepath.Join(root, fig, ".incomplete")
+	base := NewID(time.Now())
+	for i := 0; ; i++ {
+		id := base
+		if i > 0 {
+			id = fmt.Sprintf("%s-%d", base, i)
+		}
+		if exists(filepath.Join(root, fig, id)) || exists(filepath.Join(root, fig, "failed", id)) {
+			continue
+		}
+		// Inside the loop: another run's Commit removes .incomplete when it is empty.
+		if err := os.MkdirAll(incomplete, 0o755); err != nil {
+			return nil, fmt.Errorf("create run directory: %w", err)
+		}
+		dir := filepath.Join(incomplete, id)
+		err := os.Mkdir(dir, 0o755)
+		if errors.Is(err, fs.ErrExist) || (errors.Is(err, fs.ErrNotExist) && i < 100) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create run directory: %w", err)
+		}
+		if err := os.Mkdir(filepath.Join(dir, "raw"), 0o755); err != nil {
+			return nil, fmt.Errorf("create run directory: %w", err)
+		}
+		return &Run{Fig: fig, ID: id, root: root, dir: dir}, nil
 	}
-	r := &Run{Fig: fig, ID: id, root: root, dir: filepath.Join(root, fig, ".incomplete", id)}
-	if err := os.MkdirAll(filepath.Join(r.dir, "raw"), 0o755); err != nil {
-		return nil, fmt.Errorf("create run directory: %w", err)
-	}
-	return r, nil
 }
 
 // Dir is the directory files are written to now (temporary until Commit).
@@ -111,29 +131,46 @@ func (r *Run) Abort() string {
 	return r.dir
 }
 
-// SetLatest atomically points figDir/latest at the run id.
+// SetLatest atomically points figDir/latest at the run id. The temporary link has a
+// name of its own per call, so two runs committing at once cannot trip over each other.
 func SetLatest(figDir, id string) error {
-	tmp := filepath.Join(figDir, ".latest.tmp")
-	_ = os.Remove(tmp)
-	if err := os.Symlink(id, tmp); err != nil {
-		return fmt.Errorf("link latest run: %w", err)
+	for i := 0; ; i++ {
+		tmp := filepath.Join(figDir, fmt.Sprintf(".latest.tmp-%d-%d", os.Getpid(), i))
+		err := os.Symlink(id, tmp)
+		if errors.Is(err, fs.ErrExist) { // left by an interrupted process with our pid
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("link latest run: %w", err)
+		}
+		if err := os.Rename(tmp, filepath.Join(figDir, Latest)); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("link latest run: %w", err)
+		}
+		return nil
 	}
-	return os.Rename(tmp, filepath.Join(figDir, Latest))
 }
 
 // ErrNoRun is returned by LatestDir when a figure has no complete run.
 var ErrNoRun = errors.New("no complete run")
 
-// LatestDir resolves results/<fig>/latest to the run directory.
+// LatestDir resolves results/<fig>/latest to the run directory. The link normally holds
+// a run id; an absolute target (a link made by hand) is taken as it is.
 func LatestDir(root, fig string) (string, error) {
 	link := filepath.Join(root, fig, Latest)
 	id, err := os.Readlink(link)
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("%w of %s under %s", ErrNoRun, fig, filepath.Join(root, fig))
 	}
-	dir := filepath.Join(root, fig, id)
+	if err != nil {
+		return "", fmt.Errorf("%w of %s: %s is not a symbolic link to a run (%v); remove it, or point FROM at a run directory", ErrNoRun, fig, link, err)
+	}
+	dir := id
+	if !filepath.IsAbs(id) {
+		dir = filepath.Join(root, fig, id)
+	}
 	if !exists(dir) {
-		return "", fmt.Errorf("%w: %s points at %s, which does not exist", ErrNoRun, link, id)
+		return "", fmt.Errorf("%w: %s points at %s, which does not exist (moved or deleted?); point FROM at a run directory, or remove the link", ErrNoRun, link, id)
 	}
 	return dir, nil
 }

@@ -4,7 +4,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestRunLifecycle(t *testing.T) {
@@ -95,5 +99,100 @@ func TestMarshalJSONDoesNotEscape(t *testing.T) {
 	b, _ := MarshalJSON(map[string]string{"case": "<n/a>"})
 	if string(b) != "{\n  \"case\": \"<n/a>\"\n}\n" {
 		t.Errorf("%q", b)
+	}
+}
+
+// Runs started at the same moment (one process with several goroutines, or several
+// processes) get distinct ids, and all of them commit; latest ends up on one of them.
+func TestConcurrentRunsGetDistinctIDs(t *testing.T) {
+	root := t.TempDir()
+	const n = 8
+	runs := make([]*Run, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runs[i], errs[i] = Create(root, "fig_10")
+		}()
+	}
+	wg.Wait()
+	ids := map[string]bool{}
+	for i, r := range runs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if ids[r.ID] {
+			t.Fatalf("two runs share the id %s", r.ID)
+		}
+		ids[r.ID] = true
+	}
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = runs[i].Commit()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Errorf("commit: %v", err)
+		}
+	}
+	latest, err := LatestDir(root, "fig_10")
+	if err != nil || !ids[filepath.Base(latest)] {
+		t.Errorf("latest = %s, %v", latest, err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(root, "fig_10"))
+	if len(entries) != n+1 { // n runs and latest; no temporaries, no .incomplete
+		t.Errorf("left in fig_10: %v", entries)
+	}
+}
+
+// An id used by a failed run is not given to a new run: aborting the new run would
+// otherwise have nowhere to go and leave it under .incomplete.
+func TestNewRunDoesNotReuseAFailedRunsID(t *testing.T) {
+	root := t.TempDir()
+	now := time.Now()
+	// Failed runs with this second's id and the next one's, so that the test means the
+	// same whenever the clock ticks.
+	failed := []string{NewID(now), NewID(now.Add(time.Second))}
+	for _, id := range failed {
+		if err := os.MkdirAll(filepath.Join(root, "fig_14", "failed", id), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := Create(root, "fig_14")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(failed, r.ID) {
+		t.Errorf("new run got a failed run's id %s", r.ID)
+	}
+}
+
+func TestLatestLinkProblemsSayWhatToDo(t *testing.T) {
+	root := t.TempDir()
+	fig := filepath.Join(root, "fig_22")
+	os.MkdirAll(fig, 0o755)
+	// A dangling link names its target.
+	os.Symlink("20990101T000000Z", filepath.Join(fig, Latest))
+	if _, err := LatestDir(root, "fig_22"); !errors.Is(err, ErrNoRun) || !strings.Contains(err.Error(), "20990101T000000Z") {
+		t.Errorf("dangling latest: %v", err)
+	}
+	// An absolute target made by hand is followed.
+	run := t.TempDir()
+	os.Remove(filepath.Join(fig, Latest))
+	os.Symlink(run, filepath.Join(fig, Latest))
+	if got, err := LatestDir(root, "fig_22"); err != nil || got != run {
+		t.Errorf("absolute latest: %s, %v; want %s", got, err, run)
+	}
+	// A latest that is not a link (copied without links) is not "no run": it says so.
+	os.Remove(filepath.Join(fig, Latest))
+	os.Mkdir(filepath.Join(fig, Latest), 0o755)
+	if _, err := LatestDir(root, "fig_22"); err == nil || !strings.Contains(err.Error(), "not a symbolic link") {
+		t.Errorf("latest as a directory: %v", err)
 	}
 }

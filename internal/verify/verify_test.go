@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 )
@@ -68,5 +69,33 @@ func TestTableAndJSON(t *testing.T) {
 	}
 	if !got.Pass || got.Counts["SKIP"] != 1 || len(got.Rows) != 2 {
 		t.Errorf("json: %s", b)
+	}
+}
+
+// A missing or broken number on either side is never OK: a NaN compares false with
+// everything, so it would otherwise slip through as within tolerance.
+func TestNonFiniteValuesWarn(t *testing.T) {
+	nan, inf := math.NaN(), math.Inf(1)
+	r := New("fig_10", "run x")
+	for _, c := range []struct{ paper, measured float64 }{{nan, 1}, {1, nan}, {inf, 1}, {1, inf}} {
+		if v := r.Compare("s", "ms", c.paper, c.measured, Tolerance{Rel: 0.5}); v != Warn {
+			t.Errorf("paper %v, measured %v: %s, want WARN", c.paper, c.measured, v)
+		}
+	}
+}
+
+// verify.json keeps claims readable: "9.1 ms < 38.4 ms", not "9.1 ms \u003c 38.4 ms".
+func TestJSONIsNotHTMLEscaped(t *testing.T) {
+	r := New("fig_10", "paper data")
+	r.Claim("microvm faster than QEMU pc", "9.1 ms < 38.4 ms", "9.1 ms < 38.4 ms & more", true)
+	b, err := r.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"9.1 ms < 38.4 ms & more"`)) || bytes.Contains(b, []byte(`\u003c`)) {
+		t.Errorf("verify.json escapes HTML:\n%s", b)
+	}
+	if !bytes.HasSuffix(b, []byte("}\n")) || bytes.HasSuffix(b, []byte("\n\n")) {
+		t.Errorf("verify.json must end with exactly one newline: %q", b[len(b)-3:])
 	}
 }
