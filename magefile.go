@@ -15,6 +15,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/unikraft-eurosys21/artifact/experiments"
+	fig08build "github.com/unikraft-eurosys21/artifact/experiments/fig_08/build"
+	fig10 "github.com/unikraft-eurosys21/artifact/experiments/fig_10"
 	"github.com/unikraft-eurosys21/artifact/internal/boottime"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
@@ -26,6 +28,8 @@ import (
 // `mage containers` = containers:all.
 var Aliases = map[string]interface{}{
 	"containers": Containers.All,
+	"fig08":      Fig08.All,
+	"fig10":      Fig10.All,
 }
 
 func init() {
@@ -136,26 +140,121 @@ func (Sources) Archive(ctx context.Context) error {
 	return err
 }
 
-// Fig08 — image sizes of helloworld/nginx/redis/sqlite with DCE and LTO.
+// Fig08 — image sizes of helloworld/nginx/redis/sqlite with DCE and LTO. `mage fig08` is
+// fig08:all. Settings of prepare and run: APPS (helloworld,nginx,redis,sqlite) and VARIANTS
+// (default,lto,dce,dce_lto) select images, comma-separated, all 16 by default; JOBS bounds
+// the builds running at once (default: the number of CPUs); GCC=11 (default) or 12 picks the
+// toolchain's compiler; SOURCES_MIRROR=<directory or archive> replaces every upstream (a
+// FIXTURE mirror brings its own stand-in sources, and everything built from it says
+// FIXTURE); SOURCES_CACHE the source cache; RESULTS_DIR the results root (default results/);
+// FIG08_BUILD_CACHE the build directories (default ~/.cache/unikraft-eurosys21/fig08);
+// FIXTURE_FAIL=<image,…> makes fixture builds fail on purpose.
 type Fig08 mg.Namespace
+
+// All runs fig08:prepare, fig08:run, fig08:plot and fig08:verify in this order.
+func (Fig08) All(ctx context.Context) {
+	mg.SerialCtxDeps(ctx, Fig08.Prepare, Fig08.Run, Fig08.Plot, Fig08.Verify)
+}
+
+// Prepare fetches and verifies the pinned sources of the selected images (Unikraft 0.4, its
+// libraries, the archives they would download) and builds the toolchain image. With both
+// cached it takes seconds and needs no network.
+func (Fig08) Prepare(ctx context.Context) error {
+	opt, err := fig08build.FromEnv(os.Stderr, mg.Verbose())
+	if err != nil {
+		return err
+	}
+	return fig08build.Prepare(ctx, opt)
+}
+
+// Run builds the selected images from their kraft.yaml (plain Unikraft make build, no
+// kraft), JOBS at once, each in its own directory and container, and measures them:
+// results/fig_08/<run id>/ gets results.csv (the paper's format, written fresh), the ELF
+// sections, build times, compiler versions, summary.json, manifest.json and every build log
+// in raw/. An image whose inputs (config, source pins, toolchain image, GCC) are unchanged is
+// not rebuilt but measured again. A failing build stops only its image; it is reported, and
+// verify shows it as SKIP. Prints the build phase's wall time against the sum of the builds.
+func (Fig08) Run(ctx context.Context) error {
+	opt, err := fig08build.FromEnv(os.Stderr, mg.Verbose())
+	if err != nil {
+		return err
+	}
+	_, err = fig08build.Run(ctx, opt)
+	return err
+}
+
+// Clean removes Figure 8's build directories (FIG08_BUILD_CACHE, real and fixture builds).
+// Measured runs under RESULTS_DIR, sources, toolchain images and plots are kept.
+func (Fig08) Clean() error {
+	opt, err := fig08build.FromEnv(os.Stderr, mg.Verbose())
+	if err != nil {
+		return err
+	}
+	removed, err := fig08build.Clean(opt)
+	for _, d := range removed {
+		fmt.Fprintln(os.Stderr, "fig08: removed", d)
+	}
+	return err
+}
 
 // Plot writes plots/fig_08_unikraft-image-size.svg/.html. FROM=latest (default) plots the
 // newest run under RESULTS_DIR (default results/), FROM=paper the paper's data, FROM=<run
-// id or directory> a given run.
+// id or directory> a given run. PLOTS_DIR (default plots/) changes the output folder.
 func (Fig08) Plot(ctx context.Context) error { return plotFig(ctx, "fig08") }
 
 // Verify compares a run (FROM as for plot) with the paper: prints a verdict table, writes
-// verify.json, and fails when one of the paper's claims does not hold. STRICT=1 also fails
-// on series outside their tolerance.
+// verify.json (RESULTS_DIR/<fig>/paper/ for FROM=paper), and fails when one of the paper's
+// claims does not hold. STRICT=1 also fails on series outside their tolerance or not judged.
 func (Fig08) Verify(ctx context.Context) error { return verifyFig(ctx, "fig08") }
 
 // Fig10 — boot time of a hello-world unikernel on QEMU, QEMU+1 NIC, QEMU microvm, Solo5
-// and Firecracker.
+// and Firecracker. `mage fig10` is fig10:all. Settings: VMMS selects VMMs, comma-separated
+// (qemu,qemu1nic,qemumicrovm,solo5,firecracker; all by default); REPS boots per VMM (26, as
+// the paper's loop ran) after WARMUP uncounted ones (1); ACCEL=kvm (default) or tcg
+// (software emulation: QEMU only, not comparable with the paper); QEMU and QEMU_CPU the
+// QEMU binary and -cpu model (a nested KVM may need host,migratable=no,+invtsc,-arch-capabilities);
+// FIRECRACKER and SOLO5_HVT replace the prepared VMM binaries; SOURCES_MIRROR=<directory
+// or archive> replaces every upstream (a FIXTURE mirror brings its stand-in sources, and
+// everything built from it says FIXTURE); SOURCES_CACHE the source cache; GCC=11 (default)
+// or 12 the guests' compiler; IMAGES_CACHE the built guests (default
+// ~/.cache/unikraft-eurosys21/images); RESULTS_DIR the results root (default results/);
+// STRICT=1 fails on a VMM that cannot run here; OBSERVERS=ftrace, debugcon or
+// ftrace,debugcon overrides the choice of observers. Root is needed for the ftrace observer
+// (Solo5, Firecracker; QEMU falls back to its debug console) and for QEMU (1NIC)'s tap.
 type Fig10 mg.Namespace
+
+// All runs fig10:prepare, fig10:run, fig10:plot and fig10:verify in this order.
+func (Fig10) All(ctx context.Context) {
+	mg.SerialCtxDeps(ctx, Fig10.Prepare, Fig10.Run, Fig10.Plot, Fig10.Verify)
+}
+
+// Prepare fetches and verifies the pinned sources of the guests of VMMS, builds the
+// toolchain image and the guests in it (the boot markers inserted by a build step), and
+// extracts the pinned Firecracker release; everything is cached by content, so a second
+// prepare rebuilds nothing. -v shows the build output.
+func (Fig10) Prepare(ctx context.Context) error { return fig10.PrepareFromEnv(ctx, mg.Verbose()) }
+
+// Run boots each prepared guest REPS times on each VMM of VMMS, a fresh pinned VMM process
+// per boot, timed on the host (ftrace as root under KVM, else QEMU's debug console;
+// OBSERVERS=ftrace,debugcon for both), and writes results/fig_10/<run-id>/ (<vmm>.csv in the paper's format,
+// extended.csv, series.json, summary.json, manifest.json, raw/ logs of every boot). A VMM
+// that cannot run here is recorded as not run with the reason. Prints the results and the
+// harness overhead. ACCEL=kvm with an unusable KVM stops before the first boot.
+func (Fig10) Run(ctx context.Context) error {
+	s, err := settings()
+	if err != nil {
+		return err
+	}
+	return fig10.RunFromEnv(ctx, s.ResultsDir, s.Strict)
+}
+
+// Clean removes Figure 10's built guests from IMAGES_CACHE; sources, the toolchain image
+// and results are kept.
+func (Fig10) Clean() error { return fig10.CleanFromEnv() }
 
 // Plot writes plots/fig_10_unikraft-boot.svg/.html. FROM=latest (default) plots the newest
 // run under RESULTS_DIR (default results/), FROM=paper the paper's data, FROM=<run id or
-// directory> a given run.
+// directory> a given run. PLOTS_DIR (default plots/) changes the output folder.
 func (Fig10) Plot(ctx context.Context) error { return plotFig(ctx, "fig10") }
 
 // Verify compares a run (FROM as for plot) with the paper: prints a verdict table, writes
@@ -168,12 +267,13 @@ type Fig14 mg.Namespace
 
 // Plot writes plots/fig_14_unikraft-nginx-alloc-boot.svg/.html. FROM=latest (default)
 // plots the newest run under RESULTS_DIR (default results/), FROM=paper the paper's data
-// (parsed from its raw gdb traces), FROM=<run id or directory> a given run.
+// (parsed from its raw gdb traces), FROM=<run id or directory> a given run. PLOTS_DIR
+// (default plots/) changes the output folder.
 func (Fig14) Plot(ctx context.Context) error { return plotFig(ctx, "fig14") }
 
 // Verify compares a run (FROM as for plot) with the paper: prints a verdict table, writes
-// verify.json, and fails when one of the paper's claims does not hold. STRICT=1 also fails
-// on series outside their tolerance.
+// verify.json (RESULTS_DIR/<fig>/paper/ for FROM=paper), and fails when one of the paper's
+// claims does not hold. STRICT=1 also fails on series outside their tolerance or not judged.
 func (Fig14) Verify(ctx context.Context) error { return verifyFig(ctx, "fig14") }
 
 // Fig22 — file-open cost: Unikraft VFS vs SHFS vs Linux VFS (with/without mitigations).
@@ -181,12 +281,12 @@ type Fig22 mg.Namespace
 
 // Plot writes plots/fig_22_compare-vfs.svg/.html. FROM=latest (default) plots the newest
 // run under RESULTS_DIR (default results/), FROM=paper the paper's data, FROM=<run id or
-// directory> a given run.
+// directory> a given run. PLOTS_DIR (default plots/) changes the output folder.
 func (Fig22) Plot(ctx context.Context) error { return plotFig(ctx, "fig22") }
 
 // Verify compares a run (FROM as for plot) with the paper: prints a verdict table, writes
-// verify.json, and fails when one of the paper's claims does not hold. STRICT=1 also fails
-// on series outside their tolerance.
+// verify.json (RESULTS_DIR/<fig>/paper/ for FROM=paper), and fails when one of the paper's
+// claims does not hold. STRICT=1 also fails on series outside their tolerance or not judged.
 func (Fig22) Verify(ctx context.Context) error { return verifyFig(ctx, "fig22") }
 
 func settings() (experiments.Settings, error) { return experiments.SettingsFromEnv() }

@@ -11,6 +11,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -62,6 +63,9 @@ type Dataset struct {
 	Sizes Sizes
 	// Layout is empty when the run recorded none.
 	Layout map[Image]Layout
+	// Builds says how each image of a run was built (builds.tsv); empty for the paper's
+	// data and for runs that did not record it.
+	Builds map[Image]Build
 }
 
 // Paper returns the paper's data: all 16 sizes and their ELF layout.
@@ -78,8 +82,8 @@ func Paper() (*Dataset, error) {
 	return d, nil
 }
 
-// Load reads a run directory: results.csv (required) and elf-layout.tsv (optional, in the
-// format of the paper's copy).
+// Load reads a run directory: results.csv (required), elf-layout.tsv (optional, in the
+// format of the paper's copy) and builds.tsv (optional).
 func Load(runDir string) (*Dataset, error) {
 	d, err := read(os.DirFS(runDir), filepath.Clean(runDir)+string(filepath.Separator))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -101,19 +105,33 @@ func read(fsys fs.FS, prefix string) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dataset{Sizes: sizes, Layout: map[Image]Layout{}}
-	lf, err := fsys.Open(LayoutFile)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return d, nil
-	case err != nil:
+	d := &Dataset{Sizes: sizes, Layout: map[Image]Layout{}, Builds: map[Image]Build{}}
+	if err := readOptional(fsys, LayoutFile, func(r io.Reader) (err error) {
+		d.Layout, err = ParseLayout(prefix+LayoutFile, r, sizes)
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	defer lf.Close()
-	if d.Layout, err = ParseLayout(prefix+LayoutFile, lf, sizes); err != nil {
+	if err := readOptional(fsys, BuildsFile, func(r io.Reader) (err error) {
+		d.Builds, err = ParseBuilds(prefix+BuildsFile, r, sizes)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// readOptional parses name with parse when fsys has it.
+func readOptional(fsys fs.FS, name string, parse func(io.Reader) error) error {
+	f, err := fsys.Open(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	}
+	defer f.Close()
+	return parse(f)
 }
 
 // images lists the measured images in plot order.
@@ -151,6 +169,7 @@ type ImageSummary struct {
 	LayoutSteps int64   `json:"layout_steps_64KiB"`
 	TailBytes   int64   `json:"tail_bytes"`
 	Layout      *Layout `json:"elf_layout,omitempty"`
+	Build       *Build  `json:"build,omitempty"`
 }
 
 // Summary lists every measured image in plot order.
@@ -168,6 +187,9 @@ func (d *Dataset) Summary() any {
 		}
 		if l, ok := d.Layout[img]; ok {
 			s.Layout = &l
+		}
+		if b, ok := d.Builds[img]; ok {
+			s.Build = &b
 		}
 		out = append(out, s)
 	}

@@ -99,3 +99,19 @@ func ParseLayout(name string, r io.Reader, sizes Sizes) (map[Image]Layout, error
 	}
 	return out, nil
 }
+
+// WriteLayout writes elf-layout.tsv for the images of sizes that have a layout, sorted by
+// name, in the format of the paper's copy (ParseLayout reads it back).
+func WriteLayout(w io.Writer, sizes Sizes, layouts map[Image]Layout) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintln(bw, strings.Join(layoutHeader, "\t"))
+	for _, img := range sortedImages(layouts) {
+		l := layouts[img]
+		size, ok := sizes[img]
+		if !ok {
+			return fmt.Errorf("%s: a layout without a size in %s", img.Key(), ResultsFile)
+		}
+		fmt.Fprintf(bw, "%s\t%d\t%d\t%d\t%d\n", img.Key(), size, l.LoadBytes, l.IntrStackOffset, l.Sections)
+	}
+	return bw.Flush()
+}

@@ -31,7 +31,11 @@ func (d *Dataset) Verify(r *verify.Report) {
 		pb := p.Sizes[img]
 		mb, ok := d.Sizes[img]
 		if !ok {
-			r.Skipped(img.Key(), "image not in this run")
+			if b, failed := d.Builds[img]; failed && b.Status == Failed {
+				r.Skipped(img.Key(), "build failed; log: "+b.Log)
+			} else {
+				r.Skipped(img.Key(), "image not in this run")
+			}
 			continue
 		}
 		r.Compare(img.Key(), "steps", float64(Steps(pb)), float64(Steps(mb)), verify.Tolerance{Abs: StepTolerance})

@@ -32,6 +32,12 @@ const chartTitle = "Boot time of a hello-world Unikraft guest per VMM"
 // boot's total, so outliers the means hide (spec §6.5 item 6) are visible. VMMs not run
 // keep their place on the x axis with "(not run)" under the name.
 func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
+	title, legendGuest := chartTitle, guestName
+	if p.Fixture != "" {
+		// A stand-in guest must not look like Unikraft's boot time, even out of context.
+		title, legendGuest = "FIXTURE "+p.Fixture+" — stand-in guest, not Unikraft: boot time per VMM", "Stand-in guest (FIXTURE)"
+	}
+	notes := d.footnotes(p)
 	var (
 		cats          []string
 		guest, vmm    []opts.BarData
@@ -66,11 +72,11 @@ func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
 	}
 	lo, hi := logRange(minGuest, top)
 
-	bar := plot.NewBar(chartTitle, p.String()+"\nbars: mean of "+boots(ns)+"; whiskers: fastest to slowest boot (total)")
+	bar := plot.NewBar(title, p.String()+"\nbars: mean of "+boots(ns)+"; whiskers: fastest to slowest boot (total)")
 	bar.SetGlobalOptions(
-		charts.WithGridOpts(opts.Grid{Left: "80", Right: "30", Top: "90", Bottom: "60"}),
+		charts.WithGridOpts(opts.Grid{Left: "80", Right: "30", Top: "90", Bottom: strconv.Itoa(60 + footnoteLine*len(notes))}),
 		charts.WithLegendOpts(opts.Legend{
-			Data: []string{vmmName, guestName}, Orient: "vertical", Right: "45", Top: "100",
+			Data: []string{vmmName, legendGuest}, Orient: "vertical", Right: "45", Top: "100",
 			Icon: "rect", TextStyle: &opts.TextStyle{FontFamily: plot.FontFamily, FontSize: 14, Color: "#000"},
 		}),
 		charts.WithXAxisOpts(opts.XAxis{
@@ -90,9 +96,52 @@ func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
 		return charts.WithItemStyleOpts(opts.ItemStyle{Color: color, BorderColor: "#000", BorderWidth: 0.5})
 	}
 	// Guest first: ECharts stacks in series order, so it is the bottom segment.
-	bar.AddSeries(guestName, guest, stack, edge(guestColor))
+	bar.AddSeries(legendGuest, guest, stack, edge(guestColor))
 	bar.AddSeries(vmmName, vmm, stack, edge(vmmColor))
-	return plot.Figure{Chart: bar, Width: 800, Height: 500, Extra: extra(lo, marks)}
+	return plot.Figure{Chart: bar, Width: 800, Height: 500 + footnoteLine*len(notes), Extra: extra(lo, marks, notes)}
+}
+
+// footnoteLine is the height of one footnote line, px.
+const footnoteLine = 15
+
+// footnoteWidth is how many characters a footnote line may have before it is cut.
+const footnoteWidth = 125
+
+// footnotes say, under a measured run's chart, what was measured, how the Firecracker guest
+// differs from the paper's, and why a VMM has no bar. The paper's data gets none: its chart
+// is the original figure's.
+func (d *Dataset) footnotes(p figure.Provenance) []string {
+	if p.Source != "run" {
+		return nil
+	}
+	notes := []string{"Timed on the host: VMM part = VMM exec → guest's platform entry (port 1112; Solo5: first KVM_RUN); guest part = → main() (port 1500)."}
+	if d.Get(Firecracker).Ran() {
+		notes = append(notes, "Firecracker: guest built from Unikraft RELEASE-0.13.0; the paper's came from an unpublished patch on a 0.4-era tree.")
+	}
+	// One line per reason, naming every VMM it applies to ("QEMU, Solo5 — not run: …").
+	var whys []string
+	who := map[string][]string{}
+	for _, s := range d.Series {
+		if !s.Ran() && s.Reason != "" {
+			if who[s.Why()] == nil {
+				whys = append(whys, s.Why())
+			}
+			who[s.Why()] = append(who[s.Why()], s.Label)
+		}
+	}
+	for _, why := range whys {
+		notes = append(notes, cut(strings.Join(who[why], ", ")+" — "+why, footnoteWidth))
+	}
+	return notes
+}
+
+// cut shortens s to n characters, marking the cut.
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // mark is what the Extra JavaScript draws for one bar: the whisker, the total label and
@@ -159,13 +208,24 @@ func ms(us float64) string { return strconv.FormatFloat(us/1000, 'g', 4, 64) }
 // extra completes the option where go-echarts has no field: bars start at the axis floor
 // (ECharts starts bars on a log axis at 1, which would draw the guest part downwards from
 // 1 ms), and a custom series draws the whiskers and total labels.
-func extra(lo float64, marks []mark) string {
+func extra(lo float64, marks []mark, notes []string) string {
 	data, err := json.Marshal(marks)
 	if err != nil {
 		panic(err) // marks holds only numbers and strings
 	}
+	footnotes, err := json.Marshal(notes)
+	if err != nil {
+		panic(err)
+	}
 	return fmt.Sprintf(`
 var marks = %s;
+var footnotes = %s;
+if (footnotes) {
+  option.graphic = footnotes.map(function (text, i) {
+    return {type: 'text', left: 12, bottom: 8 + %d * (footnotes.length - 1 - i), silent: true,
+      style: {text: text, fontSize: 11, fontFamily: %q, fill: '#333'}};
+  });
+}
 var axes = Array.isArray(option.yAxis) ? option.yAxis : [option.yAxis];
 axes[0].startValue = %g;
 axes[0].nameTextStyle = {fontSize: 14, color: '#000'};
@@ -195,5 +255,5 @@ option.series.push({
     ]};
   }
 });
-`, data, lo, plot.FontFamily)
+`, data, footnotes, footnoteLine, plot.FontFamily, lo, plot.FontFamily)
 }

@@ -29,8 +29,23 @@ const NotRun = "not run"
 type Series struct {
 	VMM
 	Samples []Sample // in the order of the file; nil when the VMM was not run
-	// Missing says why the VMM has no data ("" when it ran), e.g. NotRun.
+	// Missing says why the VMM has no data ("" when it ran): NotRun, or Failed (every boot
+	// failed). Reason gives the details the run step recorded (series.json), e.g. "solo5-hvt:
+	// binary not found …"; empty when the run directory does not say.
 	Missing string
+	Reason  string
+	// Planned and FailedBoots count the run step's boots (series.json; 0 when unknown):
+	// a series with failed boots has fewer samples than planned.
+	Planned     int
+	FailedBoots int
+}
+
+// Why is the reason a series has no data, with the details when known ("not run: …").
+func (s Series) Why() string {
+	if s.Reason == "" {
+		return s.Missing
+	}
+	return s.Missing + ": " + s.Reason
 }
 
 // Ran reports whether the series has data.
@@ -71,9 +86,10 @@ func Paper() (*Dataset, error) {
 }
 
 // Load reads a run directory written by the run step: <vmm>.csv per VMM in the result-file
-// format, and manifest.json when present (for the run id and accelerator). A VMM without a
-// file was not run, which is allowed (a user may run a subset); a directory with none of the
-// files is not a Figure 10 run.
+// format, manifest.json when present (run id, accelerator, fixture) and series.json when
+// present (why a VMM did not run, how many boots failed). A VMM without a file was not run,
+// which is allowed (a user may run a subset, a host may lack a VMM); a directory with none of
+// the files is not a Figure 10 run.
 func Load(runDir string) (*Dataset, error) {
 	fi, err := os.Stat(runDir)
 	if err != nil {
@@ -88,22 +104,40 @@ func Load(runDir string) (*Dataset, error) {
 		if m.RunID != "" {
 			d.Provenance.RunID = m.RunID
 		}
-		d.Provenance.Accel = m.Accel
+		d.Provenance.Accel, d.Provenance.Fixture = m.Accel, m.Fixture
 	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("fig10: %w", err)
+	}
+	status, err := ReadStatus(runDir)
+	if err != nil {
 		return nil, fmt.Errorf("fig10: %w", err)
 	}
 	ran := 0
 	for _, v := range VMMs {
+		s := Series{VMM: v}
+		var st SeriesStatus
+		if status != nil {
+			st, _ = status.Get(v.Key)
+			s.Planned, s.FailedBoots = st.Planned, st.Failed
+		}
 		p := filepath.Join(runDir, v.File())
 		samples, err := ReadFile(p)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			d.Series = append(d.Series, Series{VMM: v, Missing: NotRun})
+			s.Missing, s.Reason = NotRun, st.Reason
+			if st.Status == Failed {
+				s.Missing = Failed
+			}
+			d.Series = append(d.Series, s)
 			continue
 		case err != nil:
 			return nil, err
 		}
-		d.Series = append(d.Series, Series{VMM: v, Samples: samples})
+		if st.Status != "" && st.Status != Ran {
+			return nil, fmt.Errorf("fig10: %s exists but %s says %s was %s", p, filepath.Join(runDir, SeriesFile), v.Key, st.Status)
+		}
+		s.Samples = samples
+		d.Series = append(d.Series, s)
 		ran++
 	}
 	if ran == 0 {
@@ -140,6 +174,9 @@ type SeriesSummary struct {
 	VMM     string         `json:"vmm"`
 	Label   string         `json:"label"`
 	Missing string         `json:"missing,omitempty"` // why there is no data, e.g. "not run"
+	Reason  string         `json:"reason,omitempty"`  // the details, e.g. "needs KVM (ACCEL=tcg)"
+	Planned int            `json:"planned,omitempty"` // boots the run step planned (0: unknown)
+	Failed  int            `json:"failed,omitempty"`  // of which failed
 	VMMus   *stats.Summary `json:"vmm_us,omitempty"`
 	GuestUs *stats.Summary `json:"guest_us,omitempty"`
 	// TotalUs summarises the per-boot sums vmm_us+guest_us (its mean is the bar height).
@@ -150,7 +187,7 @@ type SeriesSummary struct {
 func (d *Dataset) Summary() any {
 	out := Summary{Figure: Figure.ID, Provenance: d.Provenance}
 	for _, s := range d.Series {
-		ss := SeriesSummary{VMM: s.Key, Label: s.Label, Missing: s.Missing}
+		ss := SeriesSummary{VMM: s.Key, Label: s.Label, Missing: s.Missing, Reason: s.Reason, Planned: s.Planned, Failed: s.FailedBoots}
 		if s.Ran() {
 			v, g, t := s.Stats()
 			ss.VMMus, ss.GuestUs, ss.TotalUs = &v, &g, &t

@@ -85,28 +85,41 @@ var Claims = func() []claim {
 
 // Verify compares the dataset with the paper: each VMM's mean total within Tolerance (WARN
 // outside), and the paper's Claims (FAIL when one does not hold). A VMM that was not run is
-// SKIP, and so is every claim that needs it. Under software emulation (accelerator tcg) no
-// timing is comparable with the paper's KVM host: totals and claims are still computed and
-// shown, as SKIP rows, so a reviewer sees them without the verdict pretending to judge them.
+// SKIP with the reason, and so is every claim that needs it; a run whose boots failed FAILs
+// "every boot succeeded". Under software emulation (accelerator tcg) no timing is comparable
+// with the paper's KVM host, and a FIXTURE guest is not Unikraft at all: totals and claims are
+// still computed and shown, as SKIP rows, so a reviewer sees them without the verdict
+// pretending to judge them.
 func (d *Dataset) Verify(r *verify.Report) {
 	paper, err := Paper()
 	if err != nil {
 		r.Claim("the paper's data loads", "5 result files", err.Error(), false)
 		return
 	}
-	tcg := d.Provenance.Accel == "tcg"
-	const emulated = "software emulation (accel tcg): not comparable with the paper's KVM host"
+	for _, s := range d.Series {
+		if s.Planned > 0 {
+			r.Claim("every boot on "+s.Label+" succeeded", fmt.Sprintf("%d of %d", s.Planned, s.Planned),
+				fmt.Sprintf("%d of %d", s.Planned-s.FailedBoots, s.Planned), s.FailedBoots == 0)
+		}
+	}
+	var unjudged string
+	switch {
+	case d.Provenance.Fixture != "":
+		unjudged = "FIXTURE " + d.Provenance.Fixture + ": a stand-in guest, not a measurement of Unikraft"
+	case d.Provenance.Accel == "tcg":
+		unjudged = "software emulation (accel tcg): not comparable with the paper's KVM host"
+	}
 	for _, s := range d.Series {
 		p := paper.Get(s.Key)
 		_, _, pt := p.Stats()
 		if !s.Ran() {
-			r.Skipped(s.Label+" total", s.Missing)
+			r.Skipped(s.Label+" total", s.Why())
 			continue
 		}
 		_, _, mt := s.Stats()
-		if tcg {
+		if unjudged != "" {
 			r.Rows = append(r.Rows, verify.Row{Kind: "series", Series: s.Label + " total",
-				Paper: ms(pt.Mean) + " ms", Measured: ms(mt.Mean) + " ms", Verdict: verify.Skip, Note: emulated})
+				Paper: ms(pt.Mean) + " ms", Measured: ms(mt.Mean) + " ms", Verdict: verify.Skip, Note: unjudged})
 			continue
 		}
 		r.Compare(s.Label+" total", "ms", pt.Mean/1000, mt.Mean/1000, Tolerance)
@@ -118,9 +131,9 @@ func (d *Dataset) Verify(r *verify.Report) {
 			continue
 		}
 		holds := c.less.mean(d) < c.more.mean(d)
-		if tcg {
+		if unjudged != "" {
 			r.Rows = append(r.Rows, verify.Row{Kind: "claim", Series: c.text, Paper: c.render(paper),
-				Measured: c.render(d), Verdict: verify.Skip, Note: fmt.Sprintf("%s; holds: %v", emulated, holds)})
+				Measured: c.render(d), Verdict: verify.Skip, Note: fmt.Sprintf("%s; holds: %v", unjudged, holds)})
 			continue
 		}
 		r.Claim(c.text, c.render(paper), c.render(d), holds)
@@ -136,7 +149,10 @@ func (d *Dataset) Verify(r *verify.Report) {
 		"allocator) timed by Firecracker's boot timer from the InstanceStart request, so it includes VMM work; " +
 		"only the totals compare across VMMs")
 	r.Note("tolerance on totals %s of the paper's mean: boot times in ms follow the host; the claims carry the figure's message", Tolerance)
-	if tcg {
+	if d.Provenance.Fixture != "" {
+		r.Note("FIXTURE %s: the guests were the stand-in test kernel, not Unikraft; every timing above is shown for information only", d.Provenance.Fixture)
+	}
+	if d.Provenance.Accel == "tcg" {
 		r.Note("accelerator tcg: the guests ran in software emulation; every timing above is shown for information only")
 	}
 }
@@ -148,8 +164,8 @@ func (c claim) missing(d *Dataset) string {
 		if q.key == "" {
 			continue
 		}
-		if s := d.Get(q.key); !s.Ran() && !slices.Contains(out, s.Label+" ("+s.Missing+")") {
-			out = append(out, s.Label+" ("+s.Missing+")")
+		if s := d.Get(q.key); !s.Ran() && !slices.Contains(out, s.Label+" ("+s.Why()+")") {
+			out = append(out, s.Label+" ("+s.Why()+")")
 		}
 	}
 	return strings.Join(out, ", ")

@@ -215,6 +215,11 @@ func (c *Client) BuildAll(ctx context.Context, dir string) ([]Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := lockBuilds(ctx, func() { c.Progress.Step("containers", "waiting for another process building the images") })
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	base, err := c.Base(ctx)
 	if err != nil {
 		return nil, err

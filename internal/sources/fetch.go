@@ -52,7 +52,9 @@ type Resolved struct {
 
 // Set is the result of Fetch: every requested source, verified, in manifest order.
 type Set struct {
-	Cache   string
+	Cache string
+	// Fixture is the manifest's fixture name: the sources are stand-ins (see ManifestFor).
+	Fixture string
 	Sources []Resolved
 }
 
@@ -100,6 +102,14 @@ func Fetch(ctx context.Context, m *Manifest, opt Options) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m.Fixture != "" {
+		if opt.Mirror == "" {
+			return nil, fmt.Errorf("sources: the manifest is the fixture %q, whose sources exist only in its mirror: set %s to it", m.Fixture, EnvMirror)
+		}
+		// A fixture never shares a cache (trees, trust-on-first-use records) with the real
+		// sources, so it cannot weaken or overwrite a real pin.
+		f.cache = filepath.Join(f.cache, "fixtures", m.Fixture)
+	}
 	if err := os.MkdirAll(f.cache, 0o755); err != nil {
 		return nil, fmt.Errorf("sources: cache %s: %w", f.cache, err)
 	}
@@ -124,7 +134,7 @@ func Fetch(ctx context.Context, m *Manifest, opt Options) (*Set, error) {
 			return nil, err
 		}
 	}
-	set := &Set{Cache: f.cache}
+	set := &Set{Cache: f.cache, Fixture: m.Fixture}
 	for _, s := range m.Sources {
 		var r Resolved
 		var err error

@@ -31,7 +31,11 @@ import (
 
 // Manifest is the list of pinned upstream sources.
 type Manifest struct {
-	About   []string `json:"about,omitempty"`
+	About []string `json:"about,omitempty"`
+	// Fixture names a stand-in for the upstream sources (see ManifestFor); empty for the
+	// real manifest. Whatever is built from a fixture is a test of the pipeline, never a
+	// measurement of Unikraft, and carries this name into its results.
+	Fixture string   `json:"fixture,omitempty"`
 	Sources []Source `json:"sources"`
 
 	path string // file it was read from
@@ -123,6 +127,9 @@ func Parse(file string, raw []byte) (*Manifest, error) {
 	}
 	if len(m.Sources) == 0 {
 		return nil, fmt.Errorf("%s:1: no sources", file)
+	}
+	if m.Fixture != "" && !safeName.MatchString(m.Fixture) {
+		return nil, fmt.Errorf("%s:%d: fixture name %q: expected letters, digits, '.', '_' or '-'", file, lineOf(raw, `"fixture"`), m.Fixture)
 	}
 	seen := map[string]bool{}
 	files := map[string]string{}

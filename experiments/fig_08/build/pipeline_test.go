@@ -1,0 +1,209 @@
+package build
+
+// The whole pipeline, for real, on the FIXTURE source mirror (Unikraft's sources cannot be
+// fetched here): pinned sources verified and placed, builds in parallel containers of the
+// toolchain image, measurement with debug/elf, the run directory, reuse of unchanged builds,
+// and a build that fails on purpose. Needs a Docker daemon (skipped without one, except under
+// CI) and the toolchain image (built on first use, minutes).
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	fig08 "github.com/unikraft-eurosys21/artifact/experiments/fig_08"
+	"github.com/unikraft-eurosys21/artifact/experiments/fig_08/fixture"
+	"github.com/unikraft-eurosys21/artifact/internal/docker"
+	"github.com/unikraft-eurosys21/artifact/internal/results"
+	"github.com/unikraft-eurosys21/artifact/internal/sources"
+	"github.com/unikraft-eurosys21/artifact/internal/verify"
+)
+
+func needDocker(t *testing.T) *docker.Client {
+	t.Helper()
+	log := logrus.New()
+	log.SetOutput(os.Stderr)
+	log.SetLevel(logrus.WarnLevel)
+	c, err := docker.Connect(context.Background(), docker.Options{Log: log, KeepLeftovers: true})
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI needs a running Docker daemon: %v", err)
+		}
+		t.Skipf("no Docker daemon: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func images(keys ...string) []fig08.Image {
+	var out []fig08.Image
+	for _, k := range keys {
+		img, ok := imageByKey(k)
+		if !ok {
+			panic(k)
+		}
+		out = append(out, img)
+	}
+	return out
+}
+
+func TestPipelineOnTheFixtureMirror(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds images in Docker")
+	}
+	c := needDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	tmp := t.TempDir()
+	mirror, err := fixture.WriteMirror(ctx, filepath.Join(tmp, "mirror"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetLevel(logrus.WarnLevel)
+	var out bytes.Buffer
+	opt := Options{
+		Images:     images("helloworld_default", "helloworld_lto", "helloworld_dce", "helloworld_dce_lto", "sqlite_dce"),
+		Jobs:       2,
+		ResultsDir: filepath.Join(tmp, "results"),
+		BuildCache: filepath.Join(tmp, "builds"),
+		Manifest:   "../../../containers/sources.json",
+		Containers: "../../../containers",
+		Sources:    sources.Options{Cache: filepath.Join(tmp, "sources"), Mirror: mirror.Dir, Log: log},
+		Out:        &out,
+		Log:        log,
+		Settings:   map[string]string{},
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("output:\n%s", out.String())
+		}
+	}()
+
+	// First run: everything is built.
+	rep, err := Run(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Fixture != fixture.Name || rep.Phase.Built != 5 || rep.Phase.Failed != 0 || rep.Phase.Speedup <= 0 {
+		t.Fatalf("first run: fixture %q, phase %+v; want 5 built with a speed-up", rep.Fixture, rep.Phase)
+	}
+	d, err := fig08.Load(rep.RunDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Sizes) != 5 || len(d.Layout) != 5 || len(d.Builds) != 5 {
+		t.Fatalf("run directory holds %d sizes, %d layouts, %d builds; want 5 each", len(d.Sizes), len(d.Layout), len(d.Builds))
+	}
+	for img, size := range d.Sizes {
+		m := rep.Measurements[img]
+		st, err := os.Stat(filepath.Join(opt.BuildCache, "fixture-"+fixture.Name, img.Key(), "build", "app_kvm-x86_64"))
+		if err != nil || st.Size() != size || m.FileBytes != size {
+			t.Errorf("%s: results.csv says %d B, the image in the build directory has %v (%v)", img.Key(), size, st, err)
+		}
+		// The file is the 64 KiB-aligned stacks' offset + their 128 KiB + a small tail.
+		if m.IntrStack != 128<<10 || m.Layout.IntrStackOffset%fig08.LayoutStep != 0 || size-m.Layout.IntrStackOffset-m.IntrStack > 2048 {
+			t.Errorf("%s: layout %+v does not explain %d B", img.Key(), m, size)
+		}
+		if m.Text == 0 || m.Rodata == 0 || m.Data == 0 || m.Bss == 0 || m.Layout.LoadBytes < m.Text+m.Rodata {
+			t.Errorf("%s: sections %+v", img.Key(), m)
+		}
+		if b := d.Builds[img]; b.Status != fig08.Built || !strings.HasPrefix(b.Compiler, "gcc (Debian 11.") || b.Seconds <= 0 {
+			t.Errorf("%s: build %+v; want built with gcc 11", img.Key(), b)
+		}
+		if log, err := os.ReadFile(filepath.Join(rep.RunDir, "raw", img.Key()+".log")); err != nil || !bytes.Contains(log, []byte("olddefconfig")) {
+			t.Errorf("%s: raw log %v", img.Key(), err)
+		}
+	}
+	hd, hdce := d.Sizes[images("helloworld_default")[0]], d.Sizes[images("helloworld_dce")[0]]
+	if hdce >= hd {
+		t.Errorf("FIXTURE helloworld: DCE %d B is not smaller than default %d B; the stand-in's sizes should follow its configuration", hdce, hd)
+	}
+	m, err := results.ReadManifest(rep.RunDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Fixture != fixture.Name || len(m.Images) != 1 || m.Tools["deb:gcc-11"] == "" || m.Sources == nil {
+		t.Errorf("manifest: fixture %q, images %v, gcc-11 %q", m.Fixture, m.Images, m.Tools["deb:gcc-11"])
+	}
+	var sum struct {
+		Phase Phase `json:"build_phase"`
+	}
+	raw, _ := os.ReadFile(filepath.Join(rep.RunDir, "summary.json"))
+	if err := json.Unmarshal(raw, &sum); err != nil || sum.Phase.Built != 5 || sum.Phase.SumSeconds <= 0 {
+		t.Errorf("summary.json build_phase = %+v, %v", sum.Phase, err)
+	}
+	t.Logf("first run: %s", rep.Phase)
+
+	// Second run: inputs unchanged, nothing is built, the same images are measured again.
+	start := time.Now()
+	rep2, err := Run(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep2.Phase.Built != 0 || rep2.Phase.Reused != 5 {
+		t.Errorf("second run: %+v; want all 5 reused", rep2.Phase)
+	}
+	d2, err := fig08.Load(rep2.RunDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for img, size := range d.Sizes {
+		if d2.Sizes[img] != size || d2.Builds[img].Status != fig08.Reused {
+			t.Errorf("%s: second run %d B (%s), first %d B", img.Key(), d2.Sizes[img], d2.Builds[img].Status, size)
+		}
+	}
+	t.Logf("second run (nothing built) took %.1f s: %s", time.Since(start).Seconds(), rep2.Phase)
+
+	// A build that fails stops only its image: the run is written with the others, the
+	// failure is in builds.tsv with its log, and the verdict says SKIP "build failed".
+	opt.Images = images("helloworld_default", "helloworld_dce")
+	opt.FixtureFail = images("helloworld_dce")
+	rep3, err := Run(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep3.Phase.Failed != 1 || rep3.Phase.Reused != 1 {
+		t.Errorf("failing run: %+v; want 1 failed, 1 reused", rep3.Phase)
+	}
+	d3, err := fig08.Load(rep3.RunDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := d3.Builds[images("helloworld_dce")[0]]; b.Status != fig08.Failed || b.Log != "raw/helloworld_dce.log" {
+		t.Errorf("failed build recorded as %+v", b)
+	}
+	if log, _ := os.ReadFile(filepath.Join(rep3.RunDir, "raw", "helloworld_dce.log")); !bytes.Contains(log, []byte("fails on purpose")) {
+		t.Errorf("the failed build's log lacks the failure:\n%s", log)
+	}
+	r := verify.New("fig_08", "test")
+	d3.Verify(r)
+	var skip bool
+	for _, row := range r.Rows {
+		if row.Series == "helloworld_dce" && row.Verdict == verify.Skip && strings.Contains(row.Note, "build failed") {
+			skip = true
+		}
+	}
+	if !skip {
+		t.Errorf("verify has no SKIP 'build failed' row for helloworld_dce")
+	}
+	if !strings.Contains(out.String(), "WARNING: 1 of 2 builds failed: helloworld_dce") {
+		t.Errorf("the failure was not reported")
+	}
+	// FIXTURE_FAIL is refused with the real manifest.
+	opt.Sources.Mirror = ""
+	if _, err := Run(ctx, opt); err == nil || !strings.Contains(err.Error(), "FIXTURE_FAIL is for the fixture only") {
+		t.Errorf("a run with FIXTURE_FAIL and real sources: %v", err)
+	}
+
+	if left, err := c.OwnContainers(context.Background()); err != nil || len(left) > 0 {
+		t.Errorf("containers left behind: %v, %v", left, err)
+	}
+}

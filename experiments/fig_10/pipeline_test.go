@@ -1,0 +1,343 @@
+package fig10
+
+// The whole Figure 10 pipeline on the FIXTURE mirror: sources from the mirror, the guests
+// built in the real toolchain container with the marker inserted by the build step, booted
+// on QEMU (TCG, and microvm under KVM when it is usable), results, summary, verdict and plot.
+// It needs Docker and QEMU; without a Docker daemon it is skipped, except under CI.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/unikraft-eurosys21/artifact/experiments/fig_10/fixture"
+	"github.com/unikraft-eurosys21/artifact/internal/boottime"
+	"github.com/unikraft-eurosys21/artifact/internal/docker"
+	"github.com/unikraft-eurosys21/artifact/internal/rep"
+	"github.com/unikraft-eurosys21/artifact/internal/results"
+	"github.com/unikraft-eurosys21/artifact/internal/sources"
+	"github.com/unikraft-eurosys21/artifact/internal/verify"
+	"github.com/unikraft-eurosys21/artifact/internal/vmm"
+)
+
+func quiet() *logrus.Logger {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	return l
+}
+
+// prepared writes the fixture mirror and prepares its guests into a fresh cache.
+func prepared(t *testing.T, vmms ...string) (images string, pr *Prepared, out *bytes.Buffer) {
+	t.Helper()
+	if _, err := vmm.QEMUBinary(""); err != nil {
+		t.Skipf("no QEMU: %v", err)
+	}
+	ctx := context.Background()
+	root := t.TempDir()
+	m, err := fixture.WriteMirror(ctx, filepath.Join(root, "mirror"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images = filepath.Join(root, "images")
+	out = &bytes.Buffer{}
+	opt := PrepareOptions{VMMs: vmms, Manifest: filepath.Join("..", "..", sources.ManifestPath),
+		Sources:    sources.Options{Cache: filepath.Join(root, "sources"), Mirror: m.Dir, Log: quiet()},
+		Containers: filepath.Join("..", "..", "containers"), Images: images,
+		Docker: docker.Options{Log: quiet(), Out: io.Discard, LogDir: filepath.Join(root, "logs")}, Log: quiet(), Out: out}
+	pr, err = Prepare(ctx, opt)
+	if err != nil && strings.Contains(err.Error(), "cannot reach the Docker daemon") && os.Getenv("CI") == "" {
+		t.Skipf("no Docker daemon: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second prepare finds everything in the caches.
+	out2 := &bytes.Buffer{}
+	opt.Out = out2
+	again, err := Prepare(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out2.String(), "built in") || again.Guests["stat"].KernelSHA256 != pr.Guests["stat"].KernelSHA256 {
+		t.Errorf("the second prepare rebuilt a guest:\n%s", out2)
+	}
+	return images, pr, out
+}
+
+func TestFixturePipelineUnderTCG(t *testing.T) {
+	images, pr, out := prepared(t, QEMU, QEMUMicroVM, QEMU1NIC, Solo5)
+	if pr.Fixture != fixture.Name || !strings.Contains(out.String(), "FIXTURE") {
+		t.Errorf("prepared %+v without saying FIXTURE:\n%s", pr.Fixture, out)
+	}
+	if !strings.Contains(pr.Missing["solo5"], "provides no plat-solo5") {
+		t.Errorf("missing = %v; want the Solo5 guest reported as not provided by the fixture", pr.Missing)
+	}
+	// The marker went into the built kernel: the image's build kept the edited line count,
+	// and the kernel writes 1112 before main's 1500 (checked by the boots below).
+	img := pr.Guests["stat"]
+	if img.Dropped == nil || !strings.Contains(strings.Join(img.Dropped, "\n"), "CONFIG_KVM_MAX_IRQ_HANDLER_ENTRIES") {
+		t.Errorf("dropped config lines %v: the stand-in's olddefconfig drops what it does not declare", img.Dropped)
+	}
+
+	resultsDir := t.TempDir()
+	var table bytes.Buffer
+	dir, err := Run(context.Background(), RunOptions{
+		VMMs: []string{QEMU, QEMUMicroVM, QEMU1NIC, Solo5}, Accel: vmm.TCG,
+		Plan: rep.Plan{Reps: 2, Warmup: 1, Timeout: time.Minute}, ResultsDir: resultsDir, Images: images, Fixture: fixture.Name,
+		Log: quiet(), Out: &table,
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, table.String())
+	}
+	checkNothingLeft(t)
+	d, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Provenance.Fixture != fixture.Name || d.Provenance.Accel != "tcg" {
+		t.Errorf("provenance %+v", d.Provenance)
+	}
+	_, tunErr := os.Stat("/dev/net/tun")
+	wantRan := map[string]bool{QEMU: true, QEMUMicroVM: true, QEMU1NIC: os.Geteuid() == 0 && tunErr == nil}
+	for _, s := range d.Series {
+		if s.Ran() != wantRan[s.Key] {
+			t.Errorf("%s ran = %v (%s)", s.Key, s.Ran(), s.Why())
+		}
+		if s.Ran() && (len(s.Samples) != 2 || s.Planned != 2 || s.FailedBoots != 0) {
+			t.Errorf("%s: %d samples of %d planned, %d failed", s.Key, len(s.Samples), s.Planned, s.FailedBoots)
+		}
+		for _, x := range s.Samples {
+			if x.VMMus <= 0 || x.GuestUs <= 0 {
+				t.Errorf("%s: sample %+v", s.Key, x)
+			}
+		}
+	}
+	if why := d.Get(Solo5).Why(); !strings.Contains(why, "provides no plat-solo5") {
+		t.Errorf("Solo5: %q", why)
+	}
+	if why := d.Get(Firecracker).Why(); !strings.Contains(why, "not selected") {
+		t.Errorf("Firecracker: %q", why)
+	}
+	for _, want := range []string{"QEMU (MicroVM)", "debugcon", "harness overhead", "FIXTURE " + fixture.Name, "Solo5", "not run"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("printed results lack %q:\n%s", want, table.String())
+		}
+	}
+	checkExtended(t, dir, d)
+	m, err := results.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Fixture != fixture.Name || m.Accel != "tcg" || m.Host == nil || m.Isolation == nil || m.Tools["qemu"] == "" ||
+		m.Images["guest stat"] == "" || m.Sources == nil {
+		t.Errorf("manifest lacks provenance: %+v", m)
+	}
+	// Raw logs of every boot, warm-ups included.
+	for _, f := range []string{"rep-01.console.log", "rep-02.debugcon.txt", "rep-02.json", "warmup-01.console.log", "repetitions.json"} {
+		if _, err := os.Stat(filepath.Join(dir, "raw", QEMUMicroVM, f)); err != nil {
+			t.Errorf("raw log: %v", err)
+		}
+	}
+	console, _ := os.ReadFile(filepath.Join(dir, "raw", QEMU, "rep-01.console.log"))
+	if !strings.Contains(string(console), "Hello world!") {
+		t.Errorf("the guest's console: %q", console)
+	}
+	r := verify.New("fig_10", d.Provenance.String())
+	d.Verify(r)
+	ran := 0
+	for _, s := range d.Series {
+		if s.Ran() {
+			ran++
+		}
+	}
+	if r.Count(verify.Fail)+r.Count(verify.Warn) != 0 || r.Count(verify.OK) != ran {
+		var b strings.Builder
+		r.WriteTable(&b)
+		t.Errorf("verdict of a fixture run: only the boots are judged:\n%s", b.String())
+	}
+	s := svg(t, d, d.Provenance)
+	if !strings.Contains(s, "FIXTURE "+fixture.Name) {
+		t.Error("the plot does not say FIXTURE")
+	}
+
+	// STRICT: a selected VMM that cannot run is a failure (the run is still kept).
+	dir2, err := Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM, Firecracker}, Accel: vmm.TCG,
+		Plan: rep.Plan{Reps: 1}, ResultsDir: resultsDir, Images: images, Fixture: fixture.Name, Strict: true, Log: quiet(), Out: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "STRICT=1") || !strings.Contains(err.Error(), "firecracker") || dir2 == "" {
+		t.Errorf("strict run: %q, %v", dir2, err)
+	}
+	checkNothingLeft(t)
+}
+
+func TestFixtureMicroVMUnderKVM(t *testing.T) {
+	if err := vmm.CheckKVM(); err != nil {
+		t.Skipf("no KVM: %v", err)
+	}
+	if os.Getenv("QEMU_CPU") == "" {
+		// Nested KVMs cannot set IA32_ARCH_CAPABILITIES; dropping it changes nothing here.
+		t.Setenv("QEMU_CPU", vmm.DefaultCPU+",-arch-capabilities")
+	}
+	images, _, _ := prepared(t, QEMUMicroVM)
+	var table bytes.Buffer
+	dir, err := Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM}, Accel: vmm.KVM,
+		Plan: rep.Plan{Reps: 3, Warmup: 1, Timeout: time.Minute}, ResultsDir: t.TempDir(), Images: images, Fixture: fixture.Name,
+		Log: quiet(), Out: &table})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, table.String())
+	}
+	checkNothingLeft(t)
+	d, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := ReadStatus(dir)
+	s, _ := st.Get(QEMUMicroVM)
+	want := "debugcon"
+	if os.Geteuid() == 0 {
+		want = "ftrace" // the kernel's own timestamps, when available
+	}
+	if !d.Get(QEMUMicroVM).Ran() || s.Observer != want {
+		t.Errorf("microvm under KVM: ran %v, observer %q (want %q): %s", d.Get(QEMUMicroVM).Ran(), s.Observer, want, table.String())
+	}
+	if s.Overhead < 1 {
+		t.Errorf("harness overhead %.3f < 1: the loop cannot be shorter than the VMMs it ran", s.Overhead)
+	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	// Both observers on the same boots, when asked for: ftrace's numbers in the result file,
+	// both in extended.csv.
+	dir, err = Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM}, Accel: vmm.KVM, Observers: []string{"ftrace", "debugcon"},
+		Plan: rep.Plan{Reps: 2, Timeout: time.Minute}, ResultsDir: t.TempDir(), Images: images, Fixture: fixture.Name, Log: quiet(), Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkNothingLeft(t)
+	st, _ = ReadStatus(dir)
+	if s, _ := st.Get(QEMUMicroVM); s.Observer != "ftrace" || strings.Join(s.Observers, ",") != "ftrace,debugcon" {
+		t.Errorf("observers %v, primary %s", s.Observers, s.Observer)
+	}
+	ext, _ := os.ReadFile(filepath.Join(dir, ExtendedFile))
+	if strings.Count(string(ext), "\tftrace\tyes\t") != 2 || strings.Count(string(ext), "\tdebugcon\tno\t") != 2 {
+		t.Errorf("extended.csv:\n%s", ext)
+	}
+	// The debug console alone, when asked for, also under KVM as root.
+	dir, err = Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM}, Accel: vmm.KVM, Observers: []string{"debugcon"},
+		Plan: rep.Plan{Reps: 1, Timeout: time.Minute}, ResultsDir: t.TempDir(), Images: images, Fixture: fixture.Name, Log: quiet(), Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ = ReadStatus(dir)
+	if s, _ := st.Get(QEMUMicroVM); s.Observer != "debugcon" {
+		t.Errorf("OBSERVERS=debugcon: observer %s", s.Observer)
+	}
+}
+
+func TestPrepareSaysWhatAFixtureCannotProvide(t *testing.T) {
+	m, err := fixture.WriteMirror(context.Background(), filepath.Join(t.TempDir(), "mirror"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Prepare(context.Background(), PrepareOptions{VMMs: []string{Solo5, Firecracker},
+		Manifest: filepath.Join("..", "..", sources.ManifestPath), Sources: sources.Options{Mirror: m.Dir, Cache: t.TempDir()},
+		Images: t.TempDir(), Log: quiet(), Out: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "no guest of VMMS=solo5,firecracker can be prepared") ||
+		!strings.Contains(err.Error(), "provides no unikraft-0.13.0, firecracker") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestRunNeedsPreparedGuests(t *testing.T) {
+	_, err := Run(context.Background(), RunOptions{Accel: vmm.TCG, Images: t.TempDir(), ResultsDir: t.TempDir(), Fixture: "x"})
+	if err == nil || !strings.Contains(err.Error(), "fig10:prepare") || !strings.Contains(err.Error(), "FIXTURE x") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := Run(context.Background(), RunOptions{Accel: "hvf"}); err == nil || !strings.Contains(err.Error(), "expected kvm or tcg") {
+		t.Errorf("bad accelerator: %v", err)
+	}
+	if _, err := selectVMMs([]string{"qemu", "bhyve"}); err == nil || !strings.Contains(err.Error(), `unknown VMM "bhyve"`) {
+		t.Errorf("bad VMMS: %v", err)
+	}
+}
+
+// checkExtended: extended.csv has a row per boot and observer, and its primary rows are the
+// result files' rows.
+func checkExtended(t *testing.T, dir string, d *Dataset) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, ExtendedFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Scan()
+	if sc.Text() != strings.Join(ExtendedColumns, "\t") {
+		t.Fatalf("header %q", sc.Text())
+	}
+	col := map[string]int{}
+	for i, c := range ExtendedColumns {
+		col[c] = i
+	}
+	primary := map[string][]Sample{}
+	for sc.Scan() {
+		fl := strings.Split(sc.Text(), "\t")
+		if len(fl) != len(ExtendedColumns) {
+			t.Fatalf("row %q", sc.Text())
+		}
+		if fl[col["clock"]] != boottime.Clock || fl[col["vmm_cpu_us"]] == "" || fl[col["exit_code"]] != "83" {
+			t.Errorf("row %q: clock, CPU time or exit code missing", sc.Text())
+		}
+		if fl[col["primary"]] == "yes" {
+			v, _ := strconv.ParseFloat(fl[col["vmm_us"]], 64)
+			g, _ := strconv.ParseFloat(fl[col["guest_us"]], 64)
+			primary[fl[col["vmm"]]] = append(primary[fl[col["vmm"]]], Sample{VMMus: v, GuestUs: g})
+		}
+	}
+	for _, s := range d.Series {
+		if fmt.Sprint(primary[s.Key]) != fmt.Sprint(s.Samples) {
+			t.Errorf("%s: extended primary rows %v, result file %v", s.Key, primary[s.Key], s.Samples)
+		}
+	}
+}
+
+// checkNothingLeft: no VMM process, tap device, ftrace instance or container of this test
+// process is left behind.
+func checkNothingLeft(t *testing.T) {
+	t.Helper()
+	pid := strconv.Itoa(os.Getpid())
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) > 1 && f[1] == pid && strings.Contains(string(b), "qemu") {
+			t.Errorf("process left behind: %s", b)
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(boottime.DefaultTracefs, "instances", "ukboottime-"+pid+"-*")); len(m) > 0 {
+		t.Errorf("ftrace instances left behind: %v", m)
+	}
+	if m, _ := filepath.Glob("/sys/class/net/uktap*"); len(m) > 0 {
+		t.Errorf("tap devices left behind: %v", m)
+	}
+	if out, err := exec.Command("docker", "ps", "-a", "--filter", "label="+docker.LabelOwner, "--format", `{{.Label "`+docker.LabelOwner+`"}}`).Output(); err == nil {
+		for _, owner := range strings.Fields(string(out)) {
+			if strings.Contains(owner, "/"+pid+"/") {
+				t.Errorf("container of this test left behind (owner %s)", owner)
+			}
+		}
+	}
+}

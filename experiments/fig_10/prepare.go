@@ -1,0 +1,394 @@
+package fig10
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/unikraft-eurosys21/artifact/internal/docker"
+	"github.com/unikraft-eurosys21/artifact/internal/results"
+	"github.com/unikraft-eurosys21/artifact/internal/sources"
+	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
+)
+
+// FirecrackerSource is the manifest name of the pinned Firecracker release archive.
+const FirecrackerSource = "firecracker"
+
+// ToolchainRecipe is the containers/ recipe the guests are built in.
+const ToolchainRecipe = "unikraft"
+
+// PrepareOptions configure Prepare.
+type PrepareOptions struct {
+	VMMs       []string // the VMMs whose guests are built (all when empty)
+	Manifest   string   // the repository's source manifest (containers/sources.json)
+	Sources    sources.Options
+	Containers string // the containers/ directory
+	Images     string // image cache root (IMAGES_CACHE)
+	GCC        string // "11" (default) or "12"
+	Docker     docker.Options
+	Log        logrus.FieldLogger
+	Out        io.Writer // progress and the summary; os.Stderr when nil
+}
+
+// Prepared is what the prepare step leaves for the run step (prepared[-<fixture>].json in
+// the image cache): the guests, the tools and every pin they came from.
+type Prepared struct {
+	Fixture string    `json:"fixture,omitempty"`
+	Mirror  string    `json:"mirror,omitempty"`
+	Time    time.Time `json:"time"`
+	// Toolchain is the image the guests were built in, with its compiler versions.
+	Toolchain Toolchain          `json:"toolchain"`
+	Sources   []sources.Resolved `json:"sources"`
+	// Guests by key (stat, qemu1nic, solo5, firecracker); Missing says why one is not there.
+	Guests  map[string]*unikraft.Image `json:"guests"`
+	Missing map[string]string          `json:"missing,omitempty"`
+	// Firecracker is the pinned release's binary, extracted from its archive.
+	Firecracker string `json:"firecracker,omitempty"`
+}
+
+// Toolchain describes the build container.
+type Toolchain struct {
+	Ref      string            `json:"ref"`
+	ID       string            `json:"id"`
+	GCC      string            `json:"gcc"`
+	Packages map[string]string `json:"packages"` // compilers, binutils, make
+}
+
+// Dir is Figure 10's directory in the image cache.
+func Dir(images string) string { return filepath.Join(images, "fig_10") }
+
+// preparedPath is the index for a fixture name ("" for the real sources): a fixture's
+// guests never stand in for the real ones.
+func preparedPath(images, fixture string) string {
+	if fixture == "" {
+		return filepath.Join(Dir(images), "prepared.json")
+	}
+	return filepath.Join(Dir(images), "prepared-"+fixture+".json")
+}
+
+// ReadPrepared reads what prepare left for the given fixture ("" for real sources).
+func ReadPrepared(images, fixture string) (*Prepared, error) {
+	p := preparedPath(images, fixture)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		what := "the guests"
+		if fixture != "" {
+			what = "the guests of FIXTURE " + fixture
+		}
+		return nil, fmt.Errorf("fig10: %s are not prepared (no %s): run `go tool mage fig10:prepare` first (with the same SOURCES_MIRROR)", what, p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var pr Prepared
+	if err := json.Unmarshal(b, &pr); err != nil {
+		return nil, fmt.Errorf("fig10: %s: %w (run `go tool mage fig10:prepare` again)", p, err)
+	}
+	return &pr, nil
+}
+
+// Prepare fetches the pinned sources, builds the toolchain image and the guests of the
+// selected VMMs (each cached by content, so an unchanged guest is not rebuilt), extracts
+// the pinned Firecracker release, and records it all for the run step.
+func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
+	start := time.Now()
+	out := o.Out
+	if out == nil {
+		out = os.Stderr
+	}
+	log := o.Log
+	if log == nil {
+		log = logrus.StandardLogger()
+	}
+	log = log.WithFields(logrus.Fields{"figure": Figure.Dir, "step": "prepare"})
+	vmms, err := selectVMMs(o.VMMs)
+	if err != nil {
+		return nil, err
+	}
+	m, err := sources.ManifestFor(o.Manifest, o.Sources.Mirror)
+	if err != nil {
+		return nil, err
+	}
+	pr := &Prepared{Fixture: m.Fixture, Mirror: o.Sources.Mirror, Time: time.Now().UTC(),
+		Guests: map[string]*unikraft.Image{}, Missing: map[string]string{}}
+	if m.Fixture != "" {
+		fmt.Fprintf(out, "fig10: FIXTURE %s from %s — a stand-in for the upstream sources; nothing built from it is Unikraft\n", m.Fixture, o.Sources.Mirror)
+	}
+
+	// Which guests, and which sources they need. A fixture may stand in for some only.
+	var guests []Guest
+	var names []string
+	for _, v := range vmms {
+		g := GuestOf(v.Key)
+		if slices.ContainsFunc(guests, func(x Guest) bool { return x.Key == g.Key }) {
+			continue
+		}
+		need := g.Sources()
+		if v.Key == Firecracker {
+			need = append(need, FirecrackerSource)
+		}
+		if miss := missingSources(m, need); len(miss) > 0 {
+			if m.Fixture == "" {
+				return nil, fmt.Errorf("fig10: %s has no source %s, which the %s guest needs", o.Manifest, strings.Join(miss, ", "), g.Key)
+			}
+			pr.Missing[g.Key] = fmt.Sprintf("the FIXTURE %s provides no %s (it stands in for the QEMU guests only)", m.Fixture, strings.Join(miss, ", "))
+			continue
+		}
+		guests = append(guests, g)
+		for _, n := range need {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	if len(guests) == 0 {
+		return nil, fmt.Errorf("fig10: no guest of VMMS=%s can be prepared: %s", keys(vmms), strings.Join(values(pr.Missing), "; "))
+	}
+	sub, err := m.Only(names...)
+	if err != nil {
+		return nil, err
+	}
+	sopt := o.Sources
+	if sopt.Log == nil {
+		sopt.Log = o.Log
+	}
+	if sopt.Progress == nil {
+		sopt.Progress = out
+	}
+	set, err := sources.Fetch(ctx, sub, sopt)
+	if err != nil {
+		return nil, err
+	}
+	pr.Sources = set.Pins()
+
+	dopt := o.Docker
+	if dopt.Log == nil {
+		dopt.Log = o.Log
+	}
+	if dopt.Out == nil {
+		dopt.Out = out
+	}
+	dc, err := docker.Connect(ctx, dopt)
+	if err != nil {
+		return nil, err
+	}
+	defer dc.Close()
+	base, err := dc.Base(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := dc.Build(ctx, base, docker.Recipe{Name: ToolchainRecipe, Dir: filepath.Join(o.Containers, ToolchainRecipe)})
+	if err != nil {
+		return nil, err
+	}
+	env, err := docker.GCCEnv(o.GCC)
+	if err != nil {
+		return nil, err
+	}
+	pr.Toolchain = Toolchain{Ref: tc.Ref, ID: tc.ID, GCC: or(o.GCC, docker.DefaultGCC), Packages: map[string]string{}}
+	pkgs, err := dc.PackageVersions(ctx, tc.Ref)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range []string{"gcc-11", "gcc-12", "binutils", "make"} {
+		pr.Toolchain.Packages[p] = pkgs[p]
+	}
+
+	app, err := App()
+	if err != nil {
+		return nil, err
+	}
+	b := &unikraft.Builder{Docker: dc, Toolchain: tc, Cache: Dir(o.Images), Log: o.Log}
+	for _, g := range guests {
+		spec, err := g.spec(set, app, env)
+		if err != nil {
+			return nil, err
+		}
+		img, err := b.Build(ctx, spec)
+		if err != nil {
+			return nil, err
+		}
+		state := "up to date"
+		if img.Built {
+			state = fmt.Sprintf("built in %.1f s", img.Seconds)
+		}
+		fmt.Fprintf(out, "fig10: guest %-11s %s  %s (sha256 %s)\n", g.Key, state, img.Kernel, img.KernelSHA256[:12])
+		for _, d := range img.Dropped {
+			log.WithField("guest", g.Key).Debugf("config line dropped by olddefconfig: %s", d)
+		}
+		pr.Guests[g.Key] = img
+	}
+	if _, ok := pr.Guests["firecracker"]; ok {
+		r, _ := set.Get(FirecrackerSource)
+		if pr.Firecracker, err = extractFirecracker(r, Dir(o.Images)); err != nil {
+			return nil, err
+		}
+	}
+	for g, why := range pr.Missing {
+		fmt.Fprintf(out, "fig10: guest %-11s not prepared: %s\n", g, why)
+	}
+	if err := os.MkdirAll(Dir(o.Images), 0o755); err != nil {
+		return nil, err
+	}
+	if err := results.WriteJSONAtomic(preparedPath(o.Images, pr.Fixture), pr); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "fig10: prepared %d guest(s) in %.1f s (toolchain %s, gcc %s)\n", len(pr.Guests), time.Since(start).Seconds(), tc.Ref, pr.Toolchain.GCC)
+	return pr, nil
+}
+
+// spec is the build of guest g from the fetched sources.
+func (g Guest) spec(set *sources.Set, app map[string][]byte, env []string) (unikraft.Spec, error) {
+	tree := func(name string) (unikraft.Tree, error) {
+		r, ok := set.Get(name)
+		if !ok || r.Dir == "" {
+			return unikraft.Tree{}, fmt.Errorf("fig10: guest %s: source %s is not a fetched git tree", g.Key, name)
+		}
+		return unikraft.Tree{Name: name, Dir: r.Dir, ID: r.Commit}, nil
+	}
+	core, err := tree(g.Core)
+	if err != nil {
+		return unikraft.Spec{}, err
+	}
+	cfg, err := g.ConfigLines()
+	if err != nil {
+		return unikraft.Spec{}, err
+	}
+	s := unikraft.Spec{Name: g.Key, Core: core, App: app, Config: cfg, Edits: g.Edits, Kernel: g.Kernel, Extras: g.Extras, Env: env}
+	for _, l := range g.Libs {
+		t, err := tree(l)
+		if err != nil {
+			return s, err
+		}
+		s.Libs = append(s.Libs, t)
+	}
+	for _, p := range g.Placed {
+		r, ok := set.Get(p)
+		if !ok || r.Place == "" {
+			return s, fmt.Errorf("fig10: guest %s: source %s has no place in a build directory", g.Key, p)
+		}
+		id := r.SHA256
+		if id == "" {
+			id = r.Commit
+		}
+		s.Archives = append(s.Archives, unikraft.Placed{Path: r.Place, File: r.File, ID: id})
+	}
+	return s, nil
+}
+
+func missingSources(m *sources.Manifest, names []string) []string {
+	var miss []string
+	for _, n := range names {
+		if _, ok := m.Source(n); !ok {
+			miss = append(miss, n)
+		}
+	}
+	return miss
+}
+
+// firecrackerBinary matches the binary's name inside a release archive.
+var firecrackerBinary = regexp.MustCompile(`^firecracker-v[0-9][0-9.]*-x86_64$`)
+
+// extractFirecracker takes the firecracker binary out of the verified release archive, into
+// a directory named by the archive's hash.
+func extractFirecracker(r sources.Resolved, dir string) (string, error) {
+	if r.File == "" || r.SHA256 == "" {
+		return "", fmt.Errorf("fig10: the Firecracker release is not a verified archive in the source cache")
+	}
+	dst := filepath.Join(dir, "firecracker-"+r.SHA256[:12], "firecracker")
+	if st, err := os.Stat(dst); err == nil && st.Mode().IsRegular() {
+		return dst, nil
+	}
+	f, err := os.Open(r.File)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return "", fmt.Errorf("fig10: %s: %w", r.File, err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("fig10: %s holds no firecracker-v*-x86_64 binary", r.File)
+		}
+		if err != nil {
+			return "", fmt.Errorf("fig10: %s: %w", r.File, err)
+		}
+		if h.Typeflag != tar.TypeReg || !firecrackerBinary.MatchString(filepath.Base(h.Name)) {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return "", err
+		}
+		tmp := dst + ".tmp"
+		out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
+		if err != nil {
+			return "", err
+		}
+		_, err = io.Copy(out, tr)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(tmp)
+			return "", err
+		}
+		return dst, os.Rename(tmp, dst)
+	}
+}
+
+// Clean removes Figure 10's guest images, work directories and prepared indexes from the
+// image cache. Sources, toolchain images and results are kept.
+func Clean(images string, out io.Writer) error {
+	dir := Dir(images)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(out, "fig10: nothing to clean (%s does not exist)\n", dir)
+		return nil
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("fig10: clean: %w", err)
+	}
+	fmt.Fprintf(out, "fig10: removed the guest images in %s (sources, toolchain image and results are kept; results are in RESULTS_DIR/fig_10)\n", dir)
+	return nil
+}
+
+func keys(vs []VMM) string {
+	var k []string
+	for _, v := range vs {
+		k = append(k, v.Key)
+	}
+	return strings.Join(k, ",")
+}
+
+func values(m map[string]string) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, k+": "+m[k])
+	}
+	return out
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}

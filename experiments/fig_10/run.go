@@ -1,0 +1,673 @@
+package fig10
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/unikraft-eurosys21/artifact/internal/boottime"
+	"github.com/unikraft-eurosys21/artifact/internal/host"
+	"github.com/unikraft-eurosys21/artifact/internal/rep"
+	"github.com/unikraft-eurosys21/artifact/internal/results"
+	"github.com/unikraft-eurosys21/artifact/internal/stats"
+	"github.com/unikraft-eurosys21/artifact/internal/vmm"
+)
+
+// RunOrder is the order in which the paper's benchmark.sh ran the VMMs (the figure shows
+// them in VMMs order).
+var RunOrder = []string{Solo5, Firecracker, QEMUMicroVM, QEMU, QEMU1NIC}
+
+// DefaultReps is the paper's number of boots per VMM: its loop over {0..25} ran 26 times.
+const DefaultReps = 26
+
+// DefaultTimeout bounds one boot. QEMU pc under a nested KVM spends ~5 s in SeaBIOS; a boot
+// that takes a minute is broken.
+const DefaultTimeout = time.Minute
+
+// RunOptions configure Run.
+type RunOptions struct {
+	VMMs  []string // the VMMs to boot (all when empty)
+	Accel string   // "kvm" or "tcg"
+	// Plan gives Reps, Warmup and the per-boot Timeout; Series, RawDir and Log are set per VMM.
+	Plan       rep.Plan
+	ResultsDir string // results root (RESULTS_DIR)
+	Images     string // image cache root, where prepare left its index
+	Fixture    string // the fixture the guests were prepared from ("" for real sources)
+	Strict     bool   // a VMM that cannot run is a failure
+	// Settings are the environment settings, recorded in the manifest.
+	Settings map[string]string
+	// Observers are "ftrace" and/or "debugcon" (OBSERVERS); nil chooses: ftrace as root
+	// under KVM, else the debug console (QEMU only).
+	Observers []string
+	Tracefs   string // tracefs mount point for the ftrace observer ("" = default)
+	Log       logrus.FieldLogger
+	Out       io.Writer // the results table; os.Stdout when nil
+}
+
+// Run boots the prepared guests Plan.Reps times on each selected VMM, in the paper's order,
+// each boot a fresh VMM process pinned to the chosen CPUs and watched by the observers, and
+// writes a run directory: <vmm>.csv in the paper's format from the primary observer,
+// extended.csv with every phase of every observer and both clocks, series.json (what ran,
+// what did not and why), summary.json, manifest.json and the raw logs of every boot. With
+// ACCEL=kvm and an unusable KVM it stops before the first boot. It returns the run directory.
+func Run(ctx context.Context, o RunOptions) (string, error) {
+	if err := vmm.CheckAccel(o.Accel); err != nil {
+		return "", err
+	}
+	out := o.Out
+	if out == nil {
+		out = os.Stdout
+	}
+	log := o.Log
+	if log == nil {
+		log = logrus.StandardLogger()
+	}
+	log = log.WithField("figure", Figure.Dir)
+	selected, err := selectVMMs(o.VMMs)
+	if err != nil {
+		return "", err
+	}
+	pr, err := ReadPrepared(o.Images, o.Fixture)
+	if err != nil {
+		return "", err
+	}
+	if o.Plan.Reps == 0 {
+		o.Plan.Reps = DefaultReps
+	}
+	if o.Plan.Timeout == 0 {
+		o.Plan.Timeout = DefaultTimeout
+	}
+	run, err := results.Create(o.ResultsDir, Figure.Dir)
+	if err != nil {
+		return "", err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			dir := run.Abort()
+			log.WithField("step", "run").Warnf("run incomplete; what was measured is kept in %s", dir)
+		}
+	}()
+	m := results.NewManifest(run)
+	m.Accel, m.Fixture, m.Settings = o.Accel, pr.Fixture, o.Settings
+	m.Host = host.Describe(ctx)
+	m.Isolation = host.Check()
+	m.Sources = pr.Sources
+	m.Tools = map[string]string{}
+	m.Images = map[string]string{"toolchain " + pr.Toolchain.Ref: pr.Toolchain.ID}
+	for k, v := range pr.Toolchain.Packages {
+		m.Tools["toolchain "+k] = v
+	}
+	for k, img := range pr.Guests {
+		m.Images["guest "+k] = "sha256:" + img.KernelSHA256
+	}
+	if pr.Fixture != "" {
+		fmt.Fprintf(out, "fig10: FIXTURE %s — the guests are the stand-in test kernel, not Unikraft\n", pr.Fixture)
+	}
+	if o.Accel == vmm.TCG {
+		fmt.Fprintln(out, "fig10: ACCEL=tcg — software emulation, not comparable with the paper")
+	}
+
+	r := &runner{o: o, pr: pr, run: run, log: log, manifest: m, root: os.Geteuid() == 0}
+	var status RunStatus
+	for _, key := range RunOrder {
+		v, _ := LookupVMM(key)
+		if !slices.Contains(selected, v) {
+			status.Series = append(status.Series, SeriesStatus{VMM: key, Status: NotRun, NotSelected: true,
+				Reason: "not selected (VMMS=" + keys(selected) + ")"})
+			continue
+		}
+		st, err := r.series(ctx, v)
+		status.Series = append(status.Series, st)
+		if err != nil {
+			r.writeAll(&status)
+			m.Ended = time.Now().UTC()
+			m.Notes = append(m.Notes, "incomplete: "+err.Error())
+			run.WriteJSON("manifest.json", m)
+			return "", err
+		}
+		switch st.Status {
+		case NotRun:
+			fmt.Fprintf(out, "fig10: %s not run: %s\n", v.Label, st.Reason)
+		case Failed:
+			fmt.Fprintf(out, "fig10: %s FAILED: %s\n", v.Label, st.Reason)
+		}
+	}
+	if err := r.writeAll(&status); err != nil {
+		return "", err
+	}
+	if r.samples == 0 {
+		return "", fmt.Errorf("fig10: no VMM could be booted: %s", reasons(status))
+	}
+	m.Ended = time.Now().UTC()
+	if err := run.WriteJSON("manifest.json", m); err != nil {
+		return "", err
+	}
+	dir, err := run.Commit()
+	if err != nil {
+		return "", err
+	}
+	committed = true
+	r.printTable(out, dir, &status)
+	if o.Strict {
+		if why := reasons(status); why != "" {
+			return dir, fmt.Errorf("fig10: STRICT=1 and not every VMM ran: %s", why)
+		}
+	}
+	return dir, nil
+}
+
+// reasons lists the selected VMMs that did not run, or whose boots failed, with why.
+func reasons(st RunStatus) string {
+	var out []string
+	for _, s := range st.Series {
+		switch {
+		case s.NotSelected:
+		case s.Status != Ran:
+			out = append(out, s.VMM+" "+s.Status+": "+s.Reason)
+		case s.Failed > 0:
+			out = append(out, fmt.Sprintf("%s: %d of %d boots failed", s.VMM, s.Failed, s.Planned))
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// selectVMMs resolves VMMS keys to the figure's VMMs, in figure order (all when empty).
+func selectVMMs(keys []string) ([]VMM, error) {
+	if len(keys) == 0 {
+		return slices.Clone(VMMs), nil
+	}
+	var out []VMM
+	for _, v := range VMMs {
+		if slices.Contains(keys, v.Key) {
+			out = append(out, v)
+		}
+	}
+	for _, k := range keys {
+		if _, ok := LookupVMM(k); !ok {
+			var all []string
+			for _, v := range VMMs {
+				all = append(all, v.Key)
+			}
+			return nil, fmt.Errorf("VMMS: unknown VMM %q; expected a comma-separated subset of %s", k, strings.Join(all, ","))
+		}
+	}
+	return out, nil
+}
+
+// runner holds one run's state.
+type runner struct {
+	o        RunOptions
+	pr       *Prepared
+	run      *results.Run
+	log      logrus.FieldLogger
+	manifest *results.Manifest
+	root     bool // may use ftrace, create taps, lock memory
+
+	csv      map[string][]Sample
+	extended []ExtendedRow
+	phases   map[string]map[string]map[string]stats.Summary // vmm → observer → phase
+	samples  int
+	loopWall time.Duration
+	lifetime time.Duration
+}
+
+// setup is how one VMM is booted: the target, its markers and observers, or why it cannot be.
+type setup struct {
+	target  boottime.Target
+	markers boottime.Markers
+	obs     boottime.Observers
+	primary string
+	close   func() error
+}
+
+// series boots one VMM Plan.Reps times. A VMM that cannot run on this host is returned as
+// NotRun with the reason; the error is for the run as a whole (interrupted, disk full).
+func (r *runner) series(ctx context.Context, v VMM) (SeriesStatus, error) {
+	st := SeriesStatus{VMM: v.Key, Status: NotRun}
+	log := r.log.WithFields(logrus.Fields{"step": "run", "vmm": v.Key})
+	g := GuestOf(v.Key)
+	st.Guest = g.Key
+	img, ok := r.pr.Guests[g.Key]
+	if !ok {
+		st.Reason = "its guest was not prepared"
+		if why := r.pr.Missing[g.Key]; why != "" {
+			st.Reason += ": " + why
+		} else {
+			st.Reason += " (run `go tool mage fig10:prepare` with this VMM in VMMS)"
+		}
+		return st, nil
+	}
+	st.Kernel = img.KernelSHA256
+	s, err := r.setup(ctx, v, img.Kernel, &st)
+	if err != nil {
+		return st, err
+	}
+	if s == nil || s.target == nil {
+		return st, nil // not runnable; st.Reason says why
+	}
+	defer func() {
+		if s.close != nil {
+			if err := s.close(); err != nil {
+				log.Warn(err)
+			}
+		}
+	}()
+	st.Status, st.Observers, st.Observer = Ran, s.obs.Names(), s.primary
+	plan := r.o.Plan
+	plan.Series, plan.RawDir, plan.Log = v.Key, r.run.RawDir(), log
+	st.Planned = plan.Reps
+	fmt.Fprintf(outOr(r.o.Out), "fig10: %s: %d boots (+%d warm-up), observers %s, CPUs %s\n",
+		v.Label, plan.Reps, plan.Warmup, strings.Join(st.Observers, "+"), host.FormatCPUList(st.CPUs))
+	res, runErr := rep.Run(ctx, plan, func(ctx context.Context, rp rep.Rep) (boottime.Boot, error) {
+		b, err := boottime.Run(ctx, s.target, s.obs, boottime.Options{Markers: s.markers, Accel: r.o.Accel, Timeout: plan.Timeout, Raw: rp.Raw})
+		if rp.Raw != "" {
+			err = errors.Join(err, b.WriteJSON(rp.Raw))
+		}
+		return b, err
+	})
+	if err := r.run.WriteJSON("raw/"+v.Key+"/repetitions.json", res); err != nil {
+		return st, err
+	}
+	if runErr != nil {
+		st.Status, st.Reason = Failed, runErr.Error()
+		return st, runErr
+	}
+	st.OK, st.Failed, st.Warmups = len(res.Runs)-res.Failed, res.Failed, len(res.Warmups)
+	for _, o := range res.Runs {
+		if !o.OK && len(st.Errors) < 3 {
+			st.Errors = append(st.Errors, fmt.Sprintf("boot %d: %s", o.Index, o.Err))
+		}
+	}
+	var lifetimes time.Duration
+	for _, o := range res.Runs {
+		if o.Value.Pid != 0 {
+			lifetimes += o.Value.Exit.Lifetime()
+		}
+	}
+	st.LoopWallNS, st.LifetimesNS = res.Wall.Nanoseconds(), lifetimes.Nanoseconds()
+	if lifetimes > 0 {
+		st.Overhead = float64(res.Wall) / float64(lifetimes)
+	}
+	r.loopWall += res.Wall
+	r.lifetime += lifetimes
+	if err := r.collect(v, s, res, &st); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// collect turns the boots into result rows.
+func (r *runner) collect(v VMM, s *setup, res rep.Result[boottime.Boot], st *SeriesStatus) error {
+	if r.csv == nil {
+		r.csv, r.phases = map[string][]Sample{}, map[string]map[string]map[string]stats.Summary{}
+	}
+	perObs := map[string]map[string][]float64{}
+	var rows []Sample
+	for _, o := range res.Runs {
+		if !o.OK {
+			continue
+		}
+		b := o.Value
+		var bt *vmm.BootTimer
+		if v.Key == Firecracker {
+			if console, err := os.ReadFile(rawConsole(b)); err == nil {
+				if t, ok := vmm.ParseBootTimer(console); ok {
+					bt = &t
+				}
+			}
+		}
+		for _, smp := range b.Samples {
+			r.extended = append(r.extended, extendedRow(v.Key, o.Index, smp, smp.Observer == s.primary, bt))
+			if perObs[smp.Observer] == nil {
+				perObs[smp.Observer] = map[string][]float64{}
+			}
+			for _, ph := range boottime.Phases {
+				if x, ok := smp.Phase(ph); ok {
+					perObs[smp.Observer][ph] = append(perObs[smp.Observer][ph], x)
+				}
+			}
+		}
+		p, ok := b.Sample(s.primary)
+		if !ok || p.VMMUS == nil || p.GuestUS == nil {
+			st.Failed++
+			st.OK--
+			if len(st.Errors) < 3 {
+				st.Errors = append(st.Errors, fmt.Sprintf("boot %d: the %s observer could not split VMM and guest time", o.Index, s.primary))
+			}
+			continue
+		}
+		rows = append(rows, Sample{VMMus: *p.VMMUS, GuestUs: *p.GuestUS})
+	}
+	r.phases[v.Key] = map[string]map[string]stats.Summary{}
+	for obs, phases := range perObs {
+		r.phases[v.Key][obs] = map[string]stats.Summary{}
+		for ph, xs := range phases {
+			r.phases[v.Key][obs][ph] = stats.Summarize(xs)
+		}
+	}
+	if len(rows) == 0 {
+		st.Status = Failed
+		st.Reason = fmt.Sprintf("none of %d boots succeeded", st.Planned)
+		if len(st.Errors) > 0 {
+			st.Reason += "; " + st.Errors[0]
+		}
+		return nil
+	}
+	r.csv[v.Key] = rows
+	r.samples += len(rows)
+	return nil
+}
+
+// rawConsole is the console log a boot kept.
+func rawConsole(b boottime.Boot) string {
+	for _, p := range b.Raw {
+		if strings.HasSuffix(p, ".console.log") {
+			return p
+		}
+	}
+	return ""
+}
+
+// setup prepares the boots of one VMM, or returns nil with st.Reason when it cannot run here.
+func (r *runner) setup(ctx context.Context, v VMM, kernel string, st *SeriesStatus) (*setup, error) {
+	root := r.root
+	kvm := r.o.Accel == vmm.KVM
+	s := &setup{markers: boottime.QEMUMarkers}
+	ncpu := 1
+	if strings.HasPrefix(v.Key, "qemu") {
+		ncpu = 2 // the paper: taskset -c 4,5 for QEMU, -c 4 for Solo5 and Firecracker
+	}
+	cpus, err := host.ChooseCPUs(ncpu)
+	if err != nil {
+		st.Reason = err.Error()
+		return nil, nil
+	}
+	st.CPUs, st.CPUReason = cpus.CPUs, cpus.Reason
+
+	switch v.Key {
+	case QEMU, QEMU1NIC, QEMUMicroVM:
+		bin, err := vmm.QEMUBinary("")
+		if err != nil {
+			st.Reason = err.Error()
+			return nil, nil
+		}
+		st.Binary = bin
+		if st.Version, err = vmm.QEMUVersion(ctx, ""); err != nil {
+			st.Reason = err.Error()
+			return nil, nil
+		}
+		r.manifest.Tools["qemu"] = st.Version
+		q := vmm.QEMU{Machine: "pc", Accel: r.o.Accel, MemoryMiB: 2, Kernel: kernel, DebugExit: true, CPUs: cpus.CPUs}
+		if v.Key == QEMUMicroVM {
+			q.Machine = "microvm"
+			if !root && !memlockUnlimited() {
+				q.NoMemLock = true
+				st.Notes = append(st.Notes, "deviation: without root (or an unlimited memlock limit) microvm runs without the paper's -overcommit mem-lock=on")
+			}
+		}
+		if v.Key == QEMU1NIC {
+			// Creating the tap device needs CAP_NET_ADMIN: try once, so a user without it
+			// gets this VMM reported as not run instead of 26 failed boots.
+			t, err := vmm.CreateTap(vmm.NewTapName())
+			if err != nil {
+				st.Reason = err.Error()
+				return nil, nil
+			}
+			if err := t.Close(); err != nil {
+				return nil, err
+			}
+			q.NIC = &vmm.NIC{}
+		}
+		args, err := q.Args()
+		if err != nil {
+			return nil, err
+		}
+		st.Command = append([]string{bin}, args...)
+		s.target = q
+	case Solo5:
+		if !kvm {
+			st.Reason = "needs KVM: Solo5 hvt has no software emulation (ACCEL=tcg)"
+			return nil, nil
+		}
+		bin := os.Getenv("SOLO5_HVT")
+		if bin == "" {
+			bin = r.pr.Guests[GuestOf(Solo5).Key].Extras["solo5-hvt"]
+		}
+		if why := runnable(ctx, bin, "--help"); why != "" {
+			st.Reason = "solo5-hvt (" + bin + "): " + why
+			return nil, nil
+		}
+		st.Binary = bin
+		s.markers = boottime.Solo5Markers
+		t := vmm.Solo5{Binary: bin, MemoryMiB: 2, Kernel: kernel, CPUs: cpus.CPUs}
+		args, err := t.CommandArgs()
+		if err != nil {
+			return nil, err
+		}
+		st.Command = append([]string{bin}, args...)
+		s.target = t
+	case Firecracker:
+		if !kvm {
+			st.Reason = "needs KVM: Firecracker has no software emulation (ACCEL=tcg)"
+			return nil, nil
+		}
+		bin := os.Getenv("FIRECRACKER")
+		if bin == "" {
+			bin = r.pr.Firecracker
+		}
+		if why := runnable(ctx, bin, "--version"); why != "" {
+			st.Reason = "firecracker (" + bin + "): " + why
+			return nil, nil
+		}
+		st.Binary = bin
+		if out, err := vmm.Output(ctx, 30*time.Second, bin, "--version"); err == nil {
+			st.Version = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+			r.manifest.Tools["firecracker"] = st.Version
+		}
+		// The guest writes 1112 at lxboot_entry() and 1500 at main(), as on QEMU (the
+		// paper's Firecracker guest wrote only the boot-timer port).
+		f := vmm.Firecracker{Binary: bin, Kernel: kernel, MemoryMiB: 16, StopOnBootTimer: true, CPUs: cpus.CPUs}
+		st.Notes = append(st.Notes, "deviation: 16 MiB of guest memory (the paper's 0.4-era guest ran in 2 MiB; the 0.13 guest is larger)")
+		st.Command = append([]string{bin}, f.Args("<private dir>")...)
+		s.target = f
+	}
+
+	return s, r.observe(v, s, st)
+}
+
+// observe chooses the boots' observers (OBSERVERS, or by default: ftrace as root under
+// KVM, else QEMU's debug console). The two are not combined by default: QEMU writes a
+// debug-console marker to its socket before it resumes the vCPU, which adds to the guest
+// part what it measures (on the development machine's nested KVM the test guest's 8 µs
+// became 40–3000 µs). Solo5 and Firecracker have no debug console: ftrace is their only
+// observer. A VMM that cannot be observed gets st.Reason and a nil target.
+func (r *runner) observe(v VMM, s *setup, st *SeriesStatus) error {
+	isQEMU := strings.HasPrefix(v.Key, "qemu")
+	var noFtrace string // why ftrace cannot watch here
+	switch {
+	case r.o.Accel != vmm.KVM:
+		noFtrace = "the ftrace observer sees KVM guests only (ACCEL=" + r.o.Accel + ")"
+	case !r.root:
+		noFtrace = "the ftrace observer needs root; run as root"
+	}
+	useFtrace, useDebugcon := noFtrace == "", isQEMU && noFtrace != ""
+	if r.o.Observers != nil {
+		useFtrace, useDebugcon = slices.Contains(r.o.Observers, "ftrace"), isQEMU && slices.Contains(r.o.Observers, "debugcon")
+	}
+	notRun := func(why string) error {
+		st.Reason, s.target = why, nil
+		return nil
+	}
+	if useFtrace && noFtrace != "" {
+		if !useDebugcon {
+			return notRun(noFtrace)
+		}
+		useFtrace = false
+		st.Notes = append(st.Notes, noFtrace+": timed by the debug console only")
+	}
+	if useFtrace {
+		ft, err := boottime.OpenFtrace(boottime.FtraceOptions{Tracefs: r.o.Tracefs}, s.markers)
+		switch {
+		case err != nil && (!isQEMU || r.o.Observers != nil && !useDebugcon):
+			return notRun("the ftrace observer failed: " + err.Error())
+		case err != nil:
+			st.Notes = append(st.Notes, "the ftrace observer failed ("+err.Error()+"): timed by the debug console")
+			useDebugcon = true
+		case v.Key == Solo5 && !ft.SeesKVMRun():
+			ft.Close()
+			return notRun("the ftrace observer cannot see KVM_RUN (no syscall tracepoints in this kernel), which marks the start of a Solo5 guest")
+		default:
+			s.obs.Ftrace, s.primary, s.close = ft, "ftrace", ft.Close
+		}
+	}
+	if useDebugcon {
+		s.obs.Debugcon = true
+		if s.primary == "" {
+			s.primary = "debugcon"
+		}
+	}
+	switch {
+	case s.primary != "":
+		return nil
+	case !isQEMU && noFtrace != "":
+		return notRun("needs the ftrace observer (Solo5 and Firecracker have no debug console), but " + noFtrace)
+	case !isQEMU:
+		return notRun("needs the ftrace observer (Solo5 and Firecracker have no debug console); OBSERVERS=" + strings.Join(r.o.Observers, ","))
+	default:
+		return notRun("no observer selected: OBSERVERS=" + strings.Join(r.o.Observers, ","))
+	}
+}
+
+// runnable says why bin cannot be executed ("" when it can): missing, not executable, or
+// built for another system (missing shared libraries).
+func runnable(ctx context.Context, bin string, arg string) string {
+	if bin == "" {
+		return "no binary (prepare it with `go tool mage fig10:prepare`, or set the path)"
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return err.Error()
+	}
+	out, err := vmm.Output(ctx, 30*time.Second, bin, arg)
+	if err == nil {
+		return ""
+	}
+	for _, bad := range []string{"error while loading shared libraries", "No such file", "cannot execute", "exec format error", "permission denied", "GLIBC_"} {
+		if bytes.Contains(out, []byte(bad)) || strings.Contains(err.Error(), bad) {
+			return "cannot be executed on this host: " + firstLineOf(err.Error())
+		}
+	}
+	return "" // it ran and printed its usage (some tools exit non-zero doing so)
+}
+
+func firstLineOf(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
+// memlockUnlimited reports whether this process may lock all its memory (QEMU's
+// -overcommit mem-lock=on) without root.
+func memlockUnlimited() bool {
+	var l unix.Rlimit
+	return unix.Getrlimit(unix.RLIMIT_MEMLOCK, &l) == nil && l.Cur == unix.RLIM_INFINITY
+}
+
+func outOr(w io.Writer) io.Writer {
+	if w == nil {
+		return os.Stdout
+	}
+	return w
+}
+
+// writeAll writes the run's files: result files, extended.csv, series.json, summary.json.
+func (r *runner) writeAll(status *RunStatus) error {
+	var errs []error
+	for key, rows := range r.csv {
+		v, _ := LookupVMM(key)
+		b, err := FormatTSV(rows)
+		if err == nil {
+			err = r.run.WriteFile(v.File(), b)
+		}
+		errs = append(errs, err)
+	}
+	b, err := FormatExtended(r.extended)
+	if err == nil {
+		err = r.run.WriteFile(ExtendedFile, b)
+	}
+	errs = append(errs, err, r.run.WriteJSON(SeriesFile, status))
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if r.samples == 0 {
+		return nil
+	}
+	d, err := Load(r.run.Dir())
+	if err != nil {
+		return err
+	}
+	d.Provenance.Fixture = r.pr.Fixture
+	d.Provenance.Accel = r.o.Accel
+	sum := RunSummary{Summary: d.Summary().(Summary), Phases: r.phases, Harness: Harness{
+		LoopWallNS: r.loopWall.Nanoseconds(), LifetimesNS: r.lifetime.Nanoseconds()}}
+	if r.lifetime > 0 {
+		sum.Harness.Overhead = float64(r.loopWall) / float64(r.lifetime)
+	}
+	return r.run.WriteJSON("summary.json", sum)
+}
+
+// RunSummary is summary.json of a measured run: the figure's statistics per VMM, the
+// statistics of every phase per observer, and what the harness cost.
+type RunSummary struct {
+	Summary
+	// Phases: VMM → observer → phase (boottime.Phases) → statistics in µs.
+	Phases  map[string]map[string]map[string]stats.Summary `json:"phases"`
+	Harness Harness                                        `json:"harness"`
+}
+
+// Harness is the cost of the measuring loop around the VMMs.
+type Harness struct {
+	// Overhead is the measured loops' wall time over the sum of the VMM processes'
+	// lifetimes (fork to exit): 1.0 would be a harness that costs nothing.
+	Overhead    float64 `json:"overhead"`
+	LoopWallNS  int64   `json:"loop_wall_ns"`
+	LifetimesNS int64   `json:"vmm_lifetimes_ns"`
+}
+
+// printTable prints the run's results per VMM and the harness overhead.
+func (r *runner) printTable(w io.Writer, dir string, status *RunStatus) {
+	fmt.Fprintf(w, "\nfig10 results (%s)", dir)
+	if r.pr.Fixture != "" {
+		fmt.Fprintf(w, " — FIXTURE %s, not Unikraft", r.pr.Fixture)
+	}
+	fmt.Fprintf(w, ", accel %s\n", r.o.Accel)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "VMM\tboots ok\tobserver\tVMM part (ms)\tguest part (ms)\ttotal (ms)\tmin–max total\tharness overhead")
+	for _, key := range RunOrder {
+		v, _ := LookupVMM(key)
+		st, _ := status.Get(key)
+		rows := r.csv[key]
+		if st.Status != Ran || len(rows) == 0 {
+			fmt.Fprintf(tw, "%s\t%s: %s\n", v.Label, st.Status, st.Reason)
+			continue
+		}
+		s := Series{VMM: v, Samples: rows}
+		vm, g, t := s.Stats()
+		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\t%s\t%s–%s\t%.3f\n", v.Label, len(rows), st.Planned, st.Observer,
+			ms(vm.Mean), ms(g.Mean), ms(t.Mean), ms(t.Min), ms(t.Max), st.Overhead)
+	}
+	tw.Flush()
+	if r.lifetime > 0 {
+		fmt.Fprintf(w, "harness overhead: measured loops %v / VMM process lifetimes %v = %.3f\n",
+			r.loopWall.Round(time.Millisecond), r.lifetime.Round(time.Millisecond), float64(r.loopWall)/float64(r.lifetime))
+	}
+}

@@ -1,0 +1,171 @@
+package fig10
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/unikraft-eurosys21/artifact/internal/boottime"
+	"github.com/unikraft-eurosys21/artifact/internal/figure"
+	"github.com/unikraft-eurosys21/artifact/internal/results"
+	"github.com/unikraft-eurosys21/artifact/internal/verify"
+)
+
+// writeStatus adds series.json (and a manifest naming a fixture, if any) to a run directory.
+func writeStatus(t *testing.T, dir, fixture string, st RunStatus) {
+	t.Helper()
+	if err := results.WriteJSONAtomic(filepath.Join(dir, SeriesFile), st); err != nil {
+		t.Fatal(err)
+	}
+	if fixture != "" {
+		m := `{"figure": "fig_10", "run_id": "r", "accel": "kvm", "fixture": "` + fixture + `"}`
+		os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(m), 0o644)
+	}
+}
+
+func TestLoadGivesTheReasonAVMMDidNotRun(t *testing.T) {
+	dir := writeRun(t, "kvm", QEMU, QEMUMicroVM)
+	writeStatus(t, dir, "", RunStatus{Series: []SeriesStatus{
+		{VMM: Solo5, Status: NotRun, Reason: "solo5-hvt: binary not found"},
+		{VMM: Firecracker, Status: NotRun, Reason: "not selected (VMMS=qemu,qemumicrovm)", NotSelected: true},
+		{VMM: QEMUMicroVM, Status: Ran, Planned: 26, Failed: 0},
+		{VMM: QEMU, Status: Ran, Planned: 28, Failed: 2},
+		{VMM: QEMU1NIC, Status: Failed, Reason: "none of 26 boots succeeded", Planned: 26, Failed: 26},
+	}})
+	d, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := d.Get(Solo5); s.Ran() || s.Why() != "not run: solo5-hvt: binary not found" {
+		t.Errorf("solo5: %q", s.Why())
+	}
+	if s := d.Get(QEMU1NIC); s.Ran() || s.Missing != Failed || !strings.Contains(s.Why(), "none of 26") {
+		t.Errorf("qemu1nic: %q", s.Why())
+	}
+	r := verified(t, d)
+	if got := row(t, r, "Solo5 total"); got.Verdict != verify.Skip || got.Note != "not run: solo5-hvt: binary not found" {
+		t.Errorf("Solo5 row %+v", got)
+	}
+	if got := row(t, r, "Solo5 boots faster than QEMU (MicroVM)"); !strings.Contains(got.Note, "solo5-hvt: binary not found") {
+		t.Errorf("claim note %q does not give the reason", got.Note)
+	}
+	if got := row(t, r, "every boot on QEMU succeeded"); got.Verdict != verify.Fail || got.Measured != "26 of 28" {
+		t.Errorf("failed boots: %+v; want FAIL", got)
+	}
+	if got := row(t, r, "every boot on QEMU (1NIC) succeeded"); got.Verdict != verify.Fail {
+		t.Errorf("a series whose boots all failed: %+v", got)
+	}
+	if got := row(t, r, "every boot on QEMU (MicroVM) succeeded"); got.Verdict != verify.OK {
+		t.Errorf("%+v", got)
+	}
+	sum := d.Summary().(Summary)
+	if sum.Series[3].Reason != "solo5-hvt: binary not found" || sum.Series[0].Failed != 2 || sum.Series[0].Planned != 28 {
+		t.Errorf("summary %+v", sum.Series)
+	}
+}
+
+func TestLoadRefusesAResultFileOfASeriesThatDidNotRun(t *testing.T) {
+	dir := writeRun(t, "kvm", QEMU)
+	writeStatus(t, dir, "", RunStatus{Series: []SeriesStatus{{VMM: QEMU, Status: NotRun, Reason: "x"}}})
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "series.json says qemu was not run") {
+		t.Errorf("err = %v", err)
+	}
+	writeStatus(t, dir, "", RunStatus{Series: []SeriesStatus{{VMM: "qemu2", Status: Ran}}})
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), `unknown VMM "qemu2"`) {
+		t.Errorf("err = %v", err)
+	}
+	writeStatus(t, dir, "", RunStatus{Series: []SeriesStatus{{VMM: QEMU, Status: "done"}}})
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), `status "done"`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestAFixtureIsNeverJudgedAsUnikraft(t *testing.T) {
+	dir := writeRun(t, "kvm", QEMU, QEMU1NIC, QEMUMicroVM, Solo5, Firecracker)
+	writeStatus(t, dir, "fig10-standin-1", RunStatus{})
+	d, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Provenance.Fixture != "fig10-standin-1" {
+		t.Fatalf("provenance %+v", d.Provenance)
+	}
+	r := verified(t, d)
+	if r.Count(verify.OK)+r.Count(verify.Warn)+r.Count(verify.Fail) != 0 {
+		var b strings.Builder
+		r.WriteTable(&b)
+		t.Errorf("a fixture run was judged against the paper:\n%s", b.String())
+	}
+	if !strings.Contains(strings.Join(r.Notes, "\n"), "FIXTURE fig10-standin-1") {
+		t.Error("no note names the fixture")
+	}
+	s := svg(t, d, figure.Provenance{Source: "run", RunID: "r", Accel: "kvm", Fixture: "fig10-standin-1"})
+	for _, want := range []string{"FIXTURE fig10-standin-1 — stand-in guest, not Unikraft", "Stand-in guest (FIXTURE)"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("SVG has no %q", want)
+		}
+	}
+	if strings.Contains(s, ">Unikraft Guest<") {
+		t.Error("a fixture's guest part is labelled Unikraft Guest")
+	}
+}
+
+func TestRunChartFootnotes(t *testing.T) {
+	dir := writeRun(t, "kvm", QEMU, Firecracker)
+	writeStatus(t, dir, "", RunStatus{Series: []SeriesStatus{{VMM: Solo5, Status: NotRun, Reason: "needs the ftrace observer, which needs root " + strings.Repeat("x", 200)}}})
+	d, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := svg(t, d, d.Provenance)
+	for _, want := range []string{"Timed on the host", "RELEASE-0.13.0", "Solo5 — not run: needs the ftrace observer, which needs root", "…"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("SVG has no footnote %q", want)
+		}
+	}
+	if strings.Contains(s, strings.Repeat("x", 150)) {
+		t.Error("a long reason was not cut")
+	}
+	if p, _ := Paper(); strings.Contains(svg(t, p, figure.Paper), "Timed on the host") {
+		t.Error("the paper's figure got a run's footnotes")
+	}
+}
+
+func TestObserversFollowTheHost(t *testing.T) {
+	for _, c := range []struct {
+		vmm       string
+		root      bool
+		accel     string
+		observers []string
+		primary   string // "" when not run
+		reason    string
+	}{
+		{QEMU, false, "kvm", nil, "debugcon", ""},
+		{QEMU, true, "tcg", nil, "debugcon", ""},
+		{Solo5, false, "kvm", nil, "", "needs the ftrace observer (Solo5 and Firecracker have no debug console), but the ftrace observer needs root"},
+		{Firecracker, true, "tcg", nil, "", "sees KVM guests only"},
+		{QEMU, false, "kvm", []string{"ftrace"}, "", "the ftrace observer needs root"},
+		{QEMU, false, "kvm", []string{"ftrace", "debugcon"}, "debugcon", ""},
+		{QEMU, true, "kvm", []string{"debugcon"}, "debugcon", ""},
+		{Solo5, true, "kvm", []string{"debugcon"}, "", "needs the ftrace observer"},
+	} {
+		r := &runner{o: RunOptions{Accel: c.accel, Observers: c.observers}, root: c.root}
+		v, _ := LookupVMM(c.vmm)
+		s := &setup{target: struct{ boottime.Target }{}}
+		var st SeriesStatus
+		if err := r.observe(v, s, &st); err != nil {
+			t.Fatal(err)
+		}
+		got := s.primary
+		if s.target == nil {
+			got = ""
+		}
+		if got != c.primary || !strings.Contains(st.Reason, c.reason) || (c.primary != "") != (st.Reason == "") {
+			t.Errorf("%+v: primary %q, reason %q", c, got, st.Reason)
+		}
+		if s.obs.Ftrace != nil {
+			t.Errorf("%+v: ftrace opened", c)
+		}
+	}
+}
