@@ -100,8 +100,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	}()
 	m := results.NewManifest(run)
 	m.Accel, m.Fixture, m.Settings = o.Accel, pr.Fixture, o.Settings
-	m.Host = host.Describe(ctx)
-	m.Isolation = host.Check()
+	host.Record(ctx, m)
 	m.Sources = pr.Sources
 	m.Tools = map[string]string{}
 	m.Images = map[string]string{"toolchain " + pr.Toolchain.Ref: pr.Toolchain.ID}

@@ -143,7 +143,7 @@ func (d *Dataset) Verify(r *verify.Report) {
 			r.Note("split %s: %s", s.Label, split(s, paper.Get(s.Key)))
 		}
 	}
-	r.Note("the VMM/guest split is reported, not judged; it is not comparable across VMMs (spec §6.5 item 5): " +
+	r.Note("the VMM/guest split is reported, not judged; it is not comparable across VMMs (see experiments/fig_10/README.md): " +
 		"the instrumented VMMs of the paper were never published, its Solo5 and Firecracker numbers are process " +
 		"CPU time, and its Firecracker guest part (1.3 ms) comes from a different image (Unikraft 0.4 tree, buddy " +
 		"allocator) timed by Firecracker's boot timer from the InstanceStart request, so it includes VMM work; " +

@@ -156,7 +156,9 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	man := results.NewManifest(run)
 	man.Fixture = set.Fixture
 	man.Settings = opt.Settings
-	man.Host = host.Describe(ctx)
+	// Build sizes do not depend on CPU isolation; the report is recorded anyway so that
+	// every run's manifest describes its host the same way.
+	host.Record(ctx, man)
 	man.Images = map[string]string{tool.Ref: tool.ID}
 	man.Sources = set.Pins()
 	man.Tools = map[string]string{}
