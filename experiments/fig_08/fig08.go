@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
+	"github.com/unikraft-eurosys21/artifact/internal/results"
 )
 
 //go:embed paper
@@ -66,6 +67,9 @@ type Dataset struct {
 	// Builds says how each image of a run was built (builds.tsv); empty for the paper's
 	// data and for runs that did not record it.
 	Builds map[Image]Build
+	// Fixture names the stand-in sources a run was built from (manifest.json); empty for
+	// real builds and for the paper's data.
+	Fixture string
 }
 
 // Paper returns the paper's data: all 16 sizes and their ELF layout.
@@ -90,7 +94,17 @@ func Load(runDir string) (*Dataset, error) {
 		return nil, fmt.Errorf("%s has no %s: it is not a complete Figure 8 run; run the figure again or pick another run: %w",
 			runDir, ResultsFile, err)
 	}
-	return d, err
+	if err != nil {
+		return nil, err
+	}
+	m, err := results.ReadManifest(runDir)
+	switch {
+	case err == nil:
+		d.Fixture = m.Fixture
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+	return d, nil
 }
 
 // read loads results.csv and the optional elf-layout.tsv from fsys; prefix makes the file

@@ -27,6 +27,7 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/rep"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
+	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
 	"github.com/unikraft-eurosys21/artifact/internal/verify"
 	"github.com/unikraft-eurosys21/artifact/internal/vmm"
 )
@@ -330,7 +331,7 @@ func checkNothingLeft(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(boottime.DefaultTracefs, "instances", "ukboottime-"+pid+"-*")); len(m) > 0 {
 		t.Errorf("ftrace instances left behind: %v", m)
 	}
-	if m, _ := filepath.Glob("/sys/class/net/uktap*"); len(m) > 0 {
+	if m, _ := filepath.Glob("/sys/class/net/" + vmm.OwnTapPrefix() + "*"); len(m) > 0 {
 		t.Errorf("tap devices left behind: %v", m)
 	}
 	if out, err := exec.Command("docker", "ps", "-a", "--filter", "label="+docker.LabelOwner, "--format", `{{.Label "`+docker.LabelOwner+`"}}`).Output(); err == nil {
@@ -339,5 +340,37 @@ func checkNothingLeft(t *testing.T) {
 				t.Errorf("container of this test left behind (owner %s)", owner)
 			}
 		}
+	}
+}
+
+// A run in which no VMM can boot fails, and is kept in failed/ with what describes it: the
+// manifest (host, settings) and why every VMM did not run.
+func TestARunWithNothingBootedKeepsItsManifest(t *testing.T) {
+	images, resultsDir := t.TempDir(), t.TempDir()
+	pr := &Prepared{Fixture: "x", Guests: map[string]*unikraft.Image{}, Missing: map[string]string{"firecracker": "not in fixture x"}}
+	if err := os.MkdirAll(Dir(images), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := results.WriteJSONAtomic(preparedPath(images, "x"), pr); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(context.Background(), RunOptions{VMMs: []string{Firecracker}, Accel: vmm.TCG, Images: images,
+		ResultsDir: resultsDir, Fixture: "x", Log: quiet(), Out: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "no VMM could be booted") {
+		t.Fatalf("err = %v", err)
+	}
+	kept, _ := filepath.Glob(filepath.Join(resultsDir, Figure.Dir, "failed", "*"))
+	if len(kept) != 1 {
+		t.Fatalf("failed runs kept: %v", kept)
+	}
+	m, err := results.ReadManifest(kept[0])
+	if err != nil {
+		t.Fatalf("the failed run has no manifest: %v", err)
+	}
+	if m.Host == nil || !strings.Contains(strings.Join(m.Notes, "\n"), "not in fixture x") {
+		t.Errorf("manifest of the failed run: notes %q, host %v", m.Notes, m.Host)
+	}
+	if _, err := os.Stat(filepath.Join(kept[0], SeriesFile)); err != nil {
+		t.Errorf("series status not kept: %v", err)
 	}
 }

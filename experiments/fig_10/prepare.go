@@ -187,11 +187,8 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		return nil, err
 	}
 	defer dc.Close()
-	base, err := dc.Base(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tc, err := dc.Build(ctx, base, docker.Recipe{Name: ToolchainRecipe, Dir: filepath.Join(o.Containers, ToolchainRecipe)})
+	// Under the machine-wide build lock, like every other image build of the bundle.
+	tc, err := dc.BuildRecipe(ctx, o.Containers, ToolchainRecipe)
 	if err != nil {
 		return nil, err
 	}

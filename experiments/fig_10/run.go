@@ -145,10 +145,16 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if err := r.writeAll(&status); err != nil {
 		return "", err
 	}
-	if r.samples == 0 {
-		return "", fmt.Errorf("fig10: no VMM could be booted: %s", reasons(status))
-	}
 	m.Ended = time.Now().UTC()
+	if r.samples == 0 {
+		// Kept in failed/ with its raw logs: the manifest says on what host and with what.
+		why := reasons(status)
+		m.Notes = append(m.Notes, "incomplete: no VMM could be booted: "+why)
+		if err := run.WriteJSON("manifest.json", m); err != nil {
+			log.WithField("step", "run").Warn(err)
+		}
+		return "", fmt.Errorf("fig10: no VMM could be booted: %s", why)
+	}
 	if err := run.WriteJSON("manifest.json", m); err != nil {
 		return "", err
 	}

@@ -265,25 +265,28 @@ func TestDebugconObserver(t *testing.T) {
 // The agreement bound. On the same boot the observers differ by two lags, checked apart:
 //   - marker lag: debugcon's marker times are the kernel's receive timestamps of QEMU's
 //     write, so they trail ftrace's kvm_pio event by KVM's exit to QEMU and QEMU's handling
-//     only: 18…31 µs measured on the development machine. Bound per marker: 0…1 ms.
+//     only: 18…31 µs measured on the development machine. Bound: median 0…1 ms.
 //   - launch lag: debugcon counts from just before the harness forks the VMM, ftrace from
 //     sched_process_exec; in between are Go's process start, the fork and the execve:
 //     330…440 µs on an idle CPU, more when the new process waits for a CPU (up to 9 ms seen
-//     with both CPUs saturated). Bound per boot: 0…25 ms; median 0…5 ms.
+//     with both CPUs saturated). Bound: median 0…5 ms.
 //
 // So debugcon's vmm_us and total_us exceed ftrace's by marker lag + launch lag, never less:
 // ≈ +0.4 ms on an idle host, 0.5% of this guest's ~70 ms to main and 1–5% of the paper's
 // QEMU totals (9–38 ms). The self-test prints the agreement of every run.
+//
+// The order of the two observers' timestamps is causal and is checked on every boot. Their
+// distance depends on scheduling, so it is checked on the median of the boots: one boot
+// delayed by a busy CI machine must not fail the test, a systematic lag must.
 const (
-	markerLagMaxUS       = 1000
-	launchLagMaxUS       = 25000
+	markerLagMedianMaxUS = 1000
 	launchLagMedianMaxUS = 5000
 )
 
 func TestObserversAgreeOnTheSameBoots(t *testing.T) {
 	ft := needFtrace(t)
 	q := microvm(t, vmm.KVM, testguest.Normal)
-	var launch, total []float64
+	var marker, launch, total []float64
 	for i := 0; i < 12; i++ {
 		b, err := boottime.Run(context.Background(), q, boottime.Observers{Ftrace: ft, Debugcon: true}, boottime.Options{Accel: vmm.KVM})
 		if err != nil {
@@ -293,22 +296,27 @@ func TestObserversAgreeOnTheSameBoots(t *testing.T) {
 		d, _ := b.Timeline("debugcon")
 		for _, port := range []int{boottime.PortEntry, boottime.PortMain} {
 			// ftrace prints µs (truncated): allow its last digit.
-			if lag := d.Ports[port] - f.Ports[port]; lag < -time.Microsecond || lag > markerLagMaxUS*time.Microsecond {
-				t.Errorf("boot %d: port %d: debugcon %v after ftrace, want 0…%d µs", i, port, lag, markerLagMaxUS)
+			lag := d.Ports[port] - f.Ports[port]
+			if lag < -time.Microsecond {
+				t.Errorf("boot %d: port %d: debugcon saw the marker %v before ftrace", i, port, -lag)
 			}
+			marker = append(marker, float64(lag.Microseconds()))
 		}
 		l := f.Exec - d.Exec
-		if l < 0 || l > launchLagMaxUS*time.Microsecond {
-			t.Errorf("boot %d: launch %v before exec, want 0…%d µs", i, l, launchLagMaxUS)
+		if l < 0 {
+			t.Errorf("boot %d: ftrace saw the exec %v before the harness launched it", i, -l)
 		}
 		launch = append(launch, float64(l.Microseconds()))
 		fs, _ := b.Sample("ftrace")
 		ds, _ := b.Sample("debugcon")
 		total = append(total, ds.TotalUS-fs.TotalUS)
 	}
-	ls, ts := stats.Summarize(launch), stats.Summarize(total)
-	t.Logf("launch lag median %.0f µs (min %.0f, max %.0f); total_us debugcon − ftrace median %+.0f µs (min %+.0f, max %+.0f)",
-		ls.Median, ls.Min, ls.Max, ts.Median, ts.Min, ts.Max)
+	ms, ls, ts := stats.Summarize(marker), stats.Summarize(launch), stats.Summarize(total)
+	t.Logf("marker lag median %.0f µs (max %.0f); launch lag median %.0f µs (min %.0f, max %.0f); total_us debugcon − ftrace median %+.0f µs (min %+.0f, max %+.0f)",
+		ms.Median, ms.Max, ls.Median, ls.Min, ls.Max, ts.Median, ts.Min, ts.Max)
+	if ms.Median > markerLagMedianMaxUS {
+		t.Errorf("median marker lag %.0f µs exceeds %d µs", ms.Median, markerLagMedianMaxUS)
+	}
 	if ls.Median > launchLagMedianMaxUS {
 		t.Errorf("median launch lag %.0f µs exceeds %d µs", ls.Median, launchLagMedianMaxUS)
 	}
@@ -477,5 +485,24 @@ func BenchmarkSelftest(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A real tracing instance left behind by a harness that was killed is gone once the next
+// harness opens its observer.
+func TestOpenFtraceRemovesInstancesOfKilledHarnesses(t *testing.T) {
+	needFtrace(t)
+	stale := filepath.Join(boottime.DefaultTracefs, "instances", fmt.Sprintf("ukboottime-%d-deadbeef", 1<<30))
+	if err := os.Mkdir(stale, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Rmdir(stale) })
+	ft, err := boottime.OpenFtrace(boottime.FtraceOptions{}, boottime.QEMUMarkers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ft.Close()
+	if _, err := os.Stat(stale); err == nil {
+		t.Errorf("the stale instance %s is still there", stale)
 	}
 }

@@ -60,9 +60,10 @@ func OpenFtrace(opts FtraceOptions, m Markers) (_ *Ftrace, err error) {
 	if _, err := os.Stat(filepath.Join(root, "instances")); err != nil {
 		return nil, fmt.Errorf("ftrace: no tracefs at %s (%v): mount it with `mount -t tracefs nodev %s` as root, or use the debug-console observer, which needs neither root nor tracefs", root, err, root)
 	}
+	removeStaleInstances(filepath.Join(root, "instances"))
 	var b [4]byte
 	rand.Read(b[:])
-	f := &Ftrace{pipe: -1, dir: filepath.Join(root, "instances", fmt.Sprintf("ukboottime-%d-%s", os.Getpid(), hex.EncodeToString(b[:])))}
+	f := &Ftrace{pipe: -1, dir: filepath.Join(root, "instances", fmt.Sprintf("%s%d-%s", instancePrefix, os.Getpid(), hex.EncodeToString(b[:])))}
 	if err := os.Mkdir(f.dir, 0o700); err != nil {
 		if errors.Is(err, fs.ErrPermission) {
 			return nil, fmt.Errorf("ftrace: create tracing instance: %w: the ftrace observer needs root; run as root or use the debug-console observer", err)
@@ -109,6 +110,36 @@ func OpenFtrace(opts FtraceOptions, m Markers) (_ *Ftrace, err error) {
 		return nil, fmt.Errorf("ftrace: open trace_pipe: %w", err)
 	}
 	return f, nil
+}
+
+// instancePrefix starts the name of every tracing instance this package creates; the
+// creating process's pid follows.
+const instancePrefix = "ukboottime-"
+
+// removeStaleInstances removes the tracing instances of processes that no longer exist: a
+// harness killed outright (kill -9, a closed terminal, a CI timeout) could not remove its
+// own, which would keep tracing and hold its ring buffers. Instances of live processes (a
+// pid that was reused keeps its instance: it cannot be told apart) and anything not named
+// by this package are left alone.
+func removeStaleInstances(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), instancePrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 {
+			continue
+		}
+		if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+			unix.Rmdir(filepath.Join(dir, e.Name())) // tracefs removes an instance with rmdir
+		}
+	}
 }
 
 func portFilter(ports []int) string {

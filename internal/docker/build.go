@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -235,14 +236,46 @@ func (c *Client) BuildAll(ctx context.Context, dir string) ([]Image, error) {
 	return imgs, nil
 }
 
+// BuildRecipe returns the image of the one recipe dir/name, built on the base image (made
+// first if needed) unless it is up to date. Like BuildAll it waits for any other process
+// building images on this machine, so that two figures prepared at the same time (or test
+// packages run in parallel) do not debootstrap and build the same images twice, which would
+// also leave each with a different base and so a different toolchain hash.
+func (c *Client) BuildRecipe(ctx context.Context, dir, name string) (Image, error) {
+	rs, err := Recipes(dir)
+	if err != nil {
+		return Image{}, err
+	}
+	i := slices.IndexFunc(rs, func(r Recipe) bool { return r.Name == name })
+	if i < 0 {
+		return Image{}, fmt.Errorf("docker: no recipe %q in %s (expected %s)", name, dir, filepath.Join(dir, name, "Dockerfile"))
+	}
+	unlock, err := lockBuilds(ctx, func() { c.Progress.Step(name, "waiting for another process building the images") })
+	if err != nil {
+		return Image{}, err
+	}
+	defer unlock()
+	base, err := c.Base(ctx)
+	if err != nil {
+		return Image{}, err
+	}
+	return c.Build(ctx, base, rs[i])
+}
+
 // Prune removes images of this bundle that no recipe under dir would use now: older content
 // hashes of a recipe, images of recipes that are gone, and untagged leftovers of interrupted
-// builds. The base image is kept. It returns what was removed.
+// builds. The base image is kept. It returns what was removed. It waits for image builds of
+// other processes, whose intermediate images are untagged too.
 func (c *Client) Prune(ctx context.Context, dir string) ([]string, error) {
 	rs, err := Recipes(dir)
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := lockBuilds(ctx, func() { c.Progress.Step("prune", "waiting for another process building the images") })
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	keep := map[string]bool{} // current content hashes
 	base, err := c.currentBase(ctx)
 	if err != nil {

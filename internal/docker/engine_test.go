@@ -469,3 +469,41 @@ func BenchmarkBuildAllUpToDate(b *testing.B) {
 		}
 	}
 }
+
+// A stopped container without an owner is a build step's: while any process builds images
+// (holds the build lock) it may be waiting for its layer to be committed, so it is left
+// alone; with no build running it is a leftover of an interrupted build and removed.
+func TestUnownedContainersAreLeftAloneWhileImagesBuild(t *testing.T) {
+	c := engine(t)
+	img := unikraftImage(t)
+	privateBuildLock(t)
+	ctx := context.Background()
+	created, err := c.api.ContainerCreate(ctx, &container.Config{Image: img.Ref, Cmd: []string{"true"},
+		Labels: map[string]string{LabelProject: ProjectValue}}, &container.HostConfig{NetworkMode: "none"}, nil, nil, containerName("build-step"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.removeContainer(created.ID) })
+	present := func() bool {
+		_, err := c.api.ContainerInspect(ctx, created.ID)
+		return err == nil
+	}
+	unlock, err := lockBuilds(ctx, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.RemoveLeftovers(ctx)
+	unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !present() {
+		t.Fatal("a build step's container was removed while an image build was running")
+	}
+	if err := c.RemoveLeftovers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if present() {
+		t.Error("a stopped container without an owner was kept with no build running")
+	}
+}

@@ -24,13 +24,22 @@ func (c *Client) RemoveLeftovers(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("docker: list containers: %w", err)
 	}
+	building := -1 // whether an image build runs on this machine: -1 not asked yet, 0 no, 1 yes
 	for _, ct := range list {
 		owner, owned := ct.Labels[LabelOwner]
+		if !owned && building < 0 {
+			building = 0
+			if buildsRunning() {
+				building = 1
+			}
+		}
 		switch {
 		case owned && ownerAlive(owner):
 			continue
-		case !owned && ct.State == "running":
-			// A build step of another process; the daemon stops it when that build ends.
+		case !owned && (ct.State == "running" || building == 1):
+			// A build step of another process: the daemon removes it when that build ends.
+			// Between its exit and the commit of its layer it is stopped but still in use,
+			// so none is touched while any process holds the build lock.
 			continue
 		}
 		name := strings.TrimPrefix(strings.Join(ct.Names, ","), "/")

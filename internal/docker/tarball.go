@@ -107,7 +107,7 @@ func extractTar(r io.Reader, dst string) ([]string, error) {
 			}
 			files = append(files, target)
 		case tar.TypeSymlink:
-			if filepath.IsAbs(h.Linkname) || strings.HasPrefix(path.Clean(path.Join(path.Dir(clean), h.Linkname)), "/..") {
+			if linkEscapes(clean, h.Linkname) {
 				return files, fmt.Errorf("copy out: refusing symlink %s -> %s that points outside the copy", h.Name, h.Linkname)
 			}
 			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
@@ -142,4 +142,16 @@ func writeFile(name string, r io.Reader, mode fs.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), name)
+}
+
+// linkEscapes reports whether a symbolic link at name (a cleaned path below the extraction
+// root, with or without a leading slash) pointing at target would lead outside that root.
+// The check is relative: joined to a rooted path, "../.." would be cleaned away at the root
+// and never look like an escape.
+func linkEscapes(name, target string) bool {
+	if path.IsAbs(target) {
+		return true
+	}
+	rel := path.Join(path.Dir(strings.TrimPrefix(name, "/")), target)
+	return rel == ".." || strings.HasPrefix(rel, "../")
 }

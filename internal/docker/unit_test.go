@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -210,5 +211,34 @@ func TestOwnerAlive(t *testing.T) {
 	}
 	if !ownerAlive("other-host/x/1/1") {
 		t.Errorf("owner on another host counted as dead")
+	}
+}
+
+// Copying out refuses a symbolic link that leads outside the destination, also through
+// "../" steps below the top (a check on rooted paths would clean them away at "/").
+func TestExtractTarRefusesLinksOutOfTheCopy(t *testing.T) {
+	tarOf := func(name, link string) *bytes.Buffer {
+		var b bytes.Buffer
+		tw := tar.NewWriter(&b)
+		tw.WriteHeader(&tar.Header{Name: "out/", Typeflag: tar.TypeDir, Mode: 0o755})
+		tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: link})
+		tw.Close()
+		return &b
+	}
+	for _, c := range []struct {
+		name, link string
+		ok         bool
+	}{
+		{"out/up", "../../../etc", false},
+		{"out/abs", "/etc", false},
+		{"out/parent", "..", true}, // out/.. is the destination itself
+		{"out/sub/lib", "../lib.so.1", true},
+		{"up2", "..", false},
+	} {
+		dst := t.TempDir()
+		_, err := extractTar(tarOf(c.name, c.link), dst)
+		if (err == nil) != c.ok {
+			t.Errorf("%s -> %s: err = %v, want ok = %v", c.name, c.link, err, c.ok)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package sources
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -121,5 +122,30 @@ func TestOnly(t *testing.T) {
 	}
 	if _, err := m.Only("nope"); err == nil || !strings.Contains(err.Error(), `no source "nope"`) {
 		t.Errorf("unknown name: %v", err)
+	}
+}
+
+// An archive given as SOURCES_MIRROR is unpacked; a symbolic link in it that leads outside
+// the unpacked tree is refused, also when it climbs out through "../" steps.
+func TestMirrorArchiveLinksStayInside(t *testing.T) {
+	for _, c := range []struct {
+		name, link string
+		ok         bool
+	}{
+		{"unikraft-eurosys21-sources/git/x", "../../../../etc", false},
+		{"unikraft-eurosys21-sources/abs", "/etc", false},
+		{"up", "..", false},
+		{"unikraft-eurosys21-sources/archives/a.zip", "../git/a.zip", true},
+	} {
+		file := filepath.Join(t.TempDir(), "mirror.tar")
+		var b bytes.Buffer
+		tw := tar.NewWriter(&b)
+		tw.WriteHeader(&tar.Header{Name: c.name, Typeflag: tar.TypeSymlink, Linkname: c.link})
+		tw.Close()
+		os.WriteFile(file, b.Bytes(), 0o644)
+		err := untarFile(context.Background(), file, t.TempDir())
+		if (err == nil) != c.ok {
+			t.Errorf("%s -> %s: err = %v, want ok = %v", c.name, c.link, err, c.ok)
+		}
 	}
 }

@@ -115,7 +115,7 @@ func untarFile(ctx context.Context, file, dst string) error {
 				return err
 			}
 		case tar.TypeSymlink:
-			if filepath.IsAbs(h.Linkname) || strings.HasPrefix(path.Clean(path.Join(path.Dir(clean), h.Linkname)), "/..") {
+			if linkEscapes(clean, h.Linkname) {
 				return fmt.Errorf("refusing symlink %s -> %s pointing outside the archive", h.Name, h.Linkname)
 			}
 			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
@@ -128,4 +128,16 @@ func untarFile(ctx context.Context, file, dst string) error {
 			return fmt.Errorf("unexpected entry %s of type %c", h.Name, h.Typeflag)
 		}
 	}
+}
+
+// linkEscapes reports whether a symbolic link at name (a cleaned path below the extraction
+// root, with or without a leading slash) pointing at target would lead outside that root.
+// The check is relative: joined to a rooted path, "../.." would be cleaned away at the root
+// and never look like an escape.
+func linkEscapes(name, target string) bool {
+	if path.IsAbs(target) {
+		return true
+	}
+	rel := path.Join(path.Dir(strings.TrimPrefix(name, "/")), target)
+	return rel == ".." || strings.HasPrefix(rel, "../")
 }

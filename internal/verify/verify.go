@@ -185,3 +185,20 @@ func dash(s string) string {
 	}
 	return s
 }
+
+// Unjudged turns every row added since index from into SKIP, keeping the values and noting
+// what the verdict would have been and why it is not given (a FIXTURE stand-in, software
+// emulation): numbers that are not a measurement of the paper's system are shown, never judged.
+func (r *Report) Unjudged(from int, reason string) {
+	for i := from; i < len(r.Rows); i++ {
+		row := &r.Rows[i]
+		if row.Verdict == Skip {
+			continue
+		}
+		note := reason + "; would be " + string(row.Verdict)
+		if row.Note != "" {
+			note += " (" + row.Note + ")"
+		}
+		row.Verdict, row.Note = Skip, note
+	}
+}

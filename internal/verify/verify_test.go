@@ -99,3 +99,24 @@ func TestJSONIsNotHTMLEscaped(t *testing.T) {
 		t.Errorf("verify.json must end with exactly one newline: %q", b[len(b)-3:])
 	}
 }
+
+func TestUnjudgedKeepsValuesAndSaysWhy(t *testing.T) {
+	r := New("fig_08", "run x, FIXTURE y")
+	r.Claim("already here", "a", "b", true)
+	from := len(r.Rows)
+	r.Compare("nginx_dce", "steps", 13, 6, Tolerance{Abs: 1})
+	r.Claim("every image under 2 MB", "1.8MB", "3MB", false)
+	r.Unjudged(from, "FIXTURE y")
+	if r.Rows[0].Verdict != OK {
+		t.Error("rows before from must keep their verdict")
+	}
+	if r.Count(Skip) != 2 || r.Err(false) != nil {
+		t.Fatalf("rows: %+v", r.Rows)
+	}
+	if r.Rows[2].Measured != "3MB" || !strings.Contains(r.Rows[2].Note, "FIXTURE y; would be FAIL") {
+		t.Errorf("row %+v", r.Rows[2])
+	}
+	if !strings.Contains(r.Rows[1].Note, "would be WARN (tolerance ±1)") {
+		t.Errorf("row %+v", r.Rows[1])
+	}
+}

@@ -21,14 +21,20 @@ type Tap struct {
 	File *os.File // the open tap queue; whoever holds it keeps the device alive
 }
 
-// NewTapName returns a fresh interface name ("uktap" and 8 hex digits, below IFNAMSIZ).
+// NewTapName returns a fresh interface name: OwnTapPrefix and 4 hex digits, at most 14
+// characters (below IFNAMSIZ; pids have at most 7 digits).
 func NewTapName() string {
-	var b [4]byte
+	var b [2]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err) // crypto/rand does not fail on Linux
 	}
-	return "uktap" + hex.EncodeToString(b[:])
+	return OwnTapPrefix() + hex.EncodeToString(b[:])
 }
+
+// OwnTapPrefix starts the name of every tap device this process creates ("uk<pid>-"), so
+// that a check for devices left behind counts its own process's only, not those of other
+// harnesses (or test packages) running at the same time.
+func OwnTapPrefix() string { return fmt.Sprintf("uk%d-", os.Getpid()) }
 
 // CreateTap creates the tap device name (which must not exist) and brings its link up.
 // It needs CAP_NET_ADMIN (root).

@@ -24,13 +24,13 @@ import (
 // TestMain checks, after every test, that nothing this test process created is left: no
 // child process (every VMM is our child) and no tap device that was not there before.
 func TestMain(m *testing.M) {
-	before, _ := filepath.Glob("/sys/class/net/uktap*")
+	before, _ := filepath.Glob("/sys/class/net/" + vmm.OwnTapPrefix() + "*")
 	code := m.Run()
 	if kids := children(); len(kids) > 0 {
 		fmt.Fprintf(os.Stderr, "LEFT BEHIND: child processes %v\n", kids)
 		code = 1
 	}
-	after, _ := filepath.Glob("/sys/class/net/uktap*")
+	after, _ := filepath.Glob("/sys/class/net/" + vmm.OwnTapPrefix() + "*")
 	for _, tap := range after {
 		if !slices.Contains(before, tap) {
 			fmt.Fprintf(os.Stderr, "LEFT BEHIND: tap device %s\n", filepath.Base(tap))
@@ -359,7 +359,7 @@ func TestTapNIC(t *testing.T) {
 			t.Fatal(err)
 		}
 		tap := p.Tap()
-		if !strings.HasPrefix(tap, "uktap") {
+		if !strings.HasPrefix(tap, vmm.OwnTapPrefix()) || len(tap) >= unix.IFNAMSIZ {
 			t.Fatalf("tap name %q", tap)
 		}
 		if err := p.Start(context.Background()); err != nil {
@@ -557,5 +557,17 @@ func TestFirecrackerDriverWithTestDouble(t *testing.T) {
 	}
 	if err := unix.Kill(-p.Pid(), 0); !errors.Is(err, unix.ESRCH) {
 		t.Errorf("process group %d still exists", p.Pid())
+	}
+}
+
+// Tap names say which process made them (so a check for leftovers counts its own only) and
+// fit the kernel's interface name limit even for the largest pid.
+func TestTapNamesCarryTheirProcess(t *testing.T) {
+	a := vmm.NewTapName()
+	if !strings.HasPrefix(a, fmt.Sprintf("uk%d-", os.Getpid())) {
+		t.Errorf("tap name %q", a)
+	}
+	if longest := len("uk4194304-") + len(a) - len(vmm.OwnTapPrefix()); longest >= unix.IFNAMSIZ {
+		t.Errorf("a tap name of pid 4194304 would have %d characters, the kernel allows %d", longest, unix.IFNAMSIZ-1)
 	}
 }
