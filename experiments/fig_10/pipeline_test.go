@@ -334,7 +334,9 @@ func checkNothingLeft(t *testing.T) {
 	if m, _ := filepath.Glob("/sys/class/net/" + vmm.OwnTapPrefix() + "*"); len(m) > 0 {
 		t.Errorf("tap devices left behind: %v", m)
 	}
-	if out, err := exec.Command("docker", "ps", "-a", "--filter", "label="+docker.LabelOwner, "--format", `{{.Label "`+docker.LabelOwner+`"}}`).Output(); err == nil {
+	dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(dctx, "docker", "ps", "-a", "--filter", "label="+docker.LabelOwner, "--format", `{{.Label "`+docker.LabelOwner+`"}}`).Output(); err == nil {
 		for _, owner := range strings.Fields(string(out)) {
 			if strings.Contains(owner, "/"+pid+"/") {
 				t.Errorf("container of this test left behind (owner %s)", owner)

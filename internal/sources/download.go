@@ -128,6 +128,7 @@ func (f *fetcher) fetchArchive(ctx context.Context, s Source, want string) (stri
 		srcs = append([]string{a.URL}, a.Mirrors...)
 	}
 	var failures []string
+	var mismatch *MismatchError
 	for _, src := range srcs {
 		f.progress(s.Name, "downloading "+src)
 		tmp, got, err := download(ctx, f.http, src, f.mirror != "", filepath.Dir(dst))
@@ -145,8 +146,15 @@ func (f *fetcher) fetchArchive(ctx context.Context, s Source, want string) (stri
 				os.Remove(tmp)
 				kept = ""
 			}
-			return "", &MismatchError{Source: s.Name, What: "sha256", Want: want, Got: got, From: src, Kept: kept,
+			// A dead host may answer with a parking page: try the other URLs, and report the
+			// mismatch only when none of them serves the pinned file.
+			mism := &MismatchError{Source: s.Name, What: "sha256", Want: want, Got: got, From: src, Kept: kept,
 				Hint: "the upstream file or the mirror differs from the pinned one: check it before changing containers/sources.json"}
+			if mismatch == nil {
+				mismatch = mism
+			}
+			failures = append(failures, fmt.Sprintf("%s: %v", src, mism))
+			continue
 		}
 		os.Chmod(tmp, 0o444)
 		if err := os.Rename(tmp, dst); err != nil {
@@ -154,6 +162,9 @@ func (f *fetcher) fetchArchive(ctx context.Context, s Source, want string) (stri
 			return "", err
 		}
 		return got, nil
+	}
+	if mismatch != nil {
+		return "", mismatch
 	}
 	return "", fmt.Errorf("sources: %s: cannot download %s:\n  %s\n  Without internet, set SOURCES_MIRROR to a directory or archive holding archives/%s",
 		s.Name, a.File, strings.Join(failures, "\n  "), a.File)

@@ -469,3 +469,50 @@ func TestArchiveAllAndFetchAllUseTheEnvironment(t *testing.T) {
 		t.Errorf("FetchAll from the gzip archive: %d sources, printed %q", len(set.Sources), b.String())
 	}
 }
+
+// A dead upstream host that answers 200 with a parking page must not hide a mirror URL that
+// serves the pinned archive; if no URL serves it, the mismatch is reported with both hashes.
+func TestWrongFileFromFirstURLFallsBackToMirrors(t *testing.T) {
+	f := newFixture(t)
+	good := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/lib-1.0.tar.gz":
+			w.Write([]byte("<html>this domain is for sale</html>"))
+		case "/mirror/lib-1.0.tar.gz":
+			if good {
+				w.Write(f.archive)
+			} else {
+				w.Write([]byte("also wrong"))
+			}
+		case "/patch/raw/":
+			w.Write(f.patch)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	m := f.manifest(t, srv.URL)
+	for i := range m.Sources {
+		if g := m.Sources[i].Git; g != nil {
+			g.URL = "file://" + f.work
+		}
+		if a := m.Sources[i].Archive; a != nil && a.File == "lib-1.0.tar.gz" {
+			a.Mirrors = []string{srv.URL + "/mirror/lib-1.0.tar.gz"}
+		}
+	}
+	set, err := Fetch(context.Background(), m, Options{Cache: t.TempDir(), HTTP: srv.Client(), Log: quietLog()})
+	if err != nil {
+		t.Fatalf("the mirror URL serves the pinned file: %v", err)
+	}
+	if a, _ := set.Get("libarchive"); a.SHA256 != sha(f.archive) {
+		t.Errorf("libarchive %+v", a)
+	}
+
+	good = false
+	_, err = Fetch(context.Background(), m, Options{Cache: t.TempDir(), HTTP: srv.Client(), Log: quietLog()})
+	var mm *MismatchError
+	if !errors.As(err, &mm) || mm.Want != sha(f.archive) || mm.Got == "" {
+		t.Fatalf("want a mismatch naming both hashes, got %v", err)
+	}
+}
