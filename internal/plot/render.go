@@ -74,8 +74,20 @@ type prepared struct {
 
 // houseDefaults fills in what go-echarts cannot set: the global font, so axis labels and
 // legends use FontFamily like the titles (ECharts lays text out with its own width table;
-// matching fonts make viewers draw it where the layout expects). Extra runs after it.
-var houseDefaults = fmt.Sprintf(`(function (option) {"use strict"; if (option.textStyle === undefined) { option.textStyle = {fontFamily: %q}; } })`, FontFamily)
+// matching fonts make viewers draw it where the layout expects), and an explicit line height
+// for multi-line titles and subtitles (without one, browsers drew the lines of a two-line
+// subtitle on top of each other while the SVG renderer spaced them). Extra runs after it.
+var houseDefaults = fmt.Sprintf(`(function (option) {"use strict";
+if (option.textStyle === undefined) { option.textStyle = {fontFamily: %q}; }
+var titles = option.title === undefined ? [] : (Array.isArray(option.title) ? option.title : [option.title]);
+titles.forEach(function (t) {
+  [["text", "textStyle"], ["subtext", "subtextStyle"]].forEach(function (k) {
+    if (String(t[k[0]] || "").indexOf("\n") < 0) { return; }
+    var st = t[k[1]] = t[k[1]] || {};
+    if (st.lineHeight === undefined) { st.lineHeight = Math.round((st.fontSize || 12) * 1.3); }
+  });
+});
+})`, FontFamily)
 
 // prepare validates f and builds its option JavaScript. It sets the chart's page options
 // (ChartID, assets, size) as a side effect, which the HTML template reads.
