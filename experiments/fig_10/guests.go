@@ -71,7 +71,8 @@ var Guests = []Guest{
 		Deviation: "plat-solo5 51213c68 with the upstream Solo5 v0.4.1 it downloads, instead of the instrumented fork " +
 			"(hlef/solo5 v0.4.1-instvmm): timing is taken on the host. No port-1112 marker: Solo5 hvt ends the run at " +
 			"the first unknown port write, so the guest starts at the first KVM_RUN and ends at port 1500 (as the paper's " +
-			"instrumented tender counted)",
+			"instrumented tender counted). Solo5 0.4.1's configure.sh rejects gcc >= 10, so the application's Makefile.uk " +
+			"configures Solo5 with a copy whose version check also accepts gcc 11/12 (Solo5's own later fix)",
 	},
 	{
 		Key: "firecracker", Config: "helloworld-boottime-fc/firecracker.conf", Core: "unikraft-0.13.0",

@@ -1,12 +1,15 @@
 package fig10
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
 	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
@@ -122,5 +125,76 @@ func TestTheEntryMarkerFitsTheFixtureTree(t *testing.T) {
 		if err != nil || n != 1 || !strings.Contains(string(out), "{ "+e.Statement) {
 			t.Errorf("%s: n = %d, err = %v", e.File, n, err)
 		}
+	}
+}
+
+// Solo5 0.4.1's configure.sh rejects gcc >= 10 ("Only 'gcc' 4.x+ is supported on Linux"), and
+// plat-solo5 runs it through `make -C <solo5> hvt` when no Makeconf exists. The application's
+// Makefile.uk writes that Makeconf first, with a copy of configure.sh whose check accepts gcc
+// 11. This runs the real rule with GNU make; the Solo5 tree and the compiler are test doubles
+// (stand-ins) reduced to the version check of Solo5 0.4.1's configure.sh and to what gcc 11
+// prints for `-dM -E`.
+func TestTheSolo5GuestConfiguresSolo5WithGCC11(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("GNU make is not installed (the toolchain image has it)")
+	}
+	app, err := App()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	build := filepath.Join(dir, "build")
+	solo5 := filepath.Join(build, "libsolo5", "origin", "solo5-0.4.1")
+	standinConfigure := `#!/bin/sh
+cc_maybe_gcc()
+{
+    ${CC} -dM -E - </dev/null | grep -Eq '^#define __GNUC__ [4-9]$'
+}
+CC=${CC:-cc}
+cc_maybe_gcc || { echo "configure.sh: ERROR: Only 'gcc' 4.x+ is supported on Linux" 1>&2; exit 1; }
+echo "CC=${CC}" > Makeconf
+`
+	files := map[string]string{
+		filepath.Join(dir, "app", "Makefile.uk"):    string(app["Makefile.uk"]),
+		filepath.Join(solo5, "configure.sh"):        standinConfigure,
+		filepath.Join(build, "libsolo5", ".origin"): "",
+		filepath.Join(dir, "gcc11", "cc"):           "#!/bin/sh\necho '#define __GNUC__ 11'\n",
+		filepath.Join(dir, "solo5.mk"):              "BUILD_DIR := " + build + "\nCONFIG_PLAT_SOLO5 := y\ninclude " + filepath.Join(dir, "app", "Makefile.uk") + "\n",
+		filepath.Join(dir, "qemu.mk"):               "BUILD_DIR := " + build + "\ninclude " + filepath.Join(dir, "app", "Makefile.uk") + "\n",
+	}
+	for name, body := range files {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(wd string, args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		cmd.Dir = wd
+		cmd.Env = []string{"PATH=" + filepath.Join(dir, "gcc11") + ":/usr/local/bin:/usr/bin:/bin", "HOME=" + dir}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	// Why: the upstream check fails with gcc 11.
+	if out, err := run(solo5, "sh", "configure.sh"); err == nil || !strings.Contains(out, "Only 'gcc' 4.x+") {
+		t.Fatalf("the stand-in of Solo5's configure.sh accepted gcc 11: %v %s", err, out)
+	}
+	// The other guests do not get the rule.
+	if out, err := run(dir, "make", "-f", "qemu.mk", filepath.Join(solo5, "Makeconf")); err == nil {
+		t.Errorf("without CONFIG_PLAT_SOLO5 the application made Solo5's Makeconf: %s", out)
+	}
+	// The Solo5 guest: the hvt binding (plat-solo5's SOLO5_HVT_BINDING) needs the Makeconf,
+	// which the widened check writes.
+	if out, err := run(dir, "make", "-f", "solo5.mk", filepath.Join(solo5, "bindings", "hvt", "solo5_hvt.o")); err != nil {
+		t.Fatalf("make: %v\n%s", err, out)
+	}
+	conf, err := os.ReadFile(filepath.Join(solo5, "Makeconf"))
+	if err != nil || string(conf) != "CC=cc\n" {
+		t.Errorf("Makeconf = %q, %v; want the one configure.sh writes for cc (gcc 11)", conf, err)
 	}
 }

@@ -201,7 +201,10 @@ func symbol(line string) string { s, _, _ := strings.Cut(line, "="); return s }
 var configSymbol = regexp.MustCompile(`^\s*(?:menu)?config\s+([A-Za-z0-9_]+)\s*$`)
 
 // EnableSymbol returns the symbol that enables a library: the first config or menuconfig
-// entry of its Config.uk, the rule kraft used (kconfig_enabled_flag). name is for messages.
+// entry of its Config.uk, the rule kraft used (kconfig_enabled_flag: kconfiglib's
+// top_node.list, the first entry whether it has a prompt or not). For lib-newlib that is the
+// hidden LIBNEWLIBM, which kconfig ignores; newlib is enabled by the CONFIG_LIBNEWLIBC=y its
+// kraft.yaml lists, as it was for kraft. name is for messages.
 func EnableSymbol(name string, configUK []byte) (string, error) {
 	sc := bufio.NewScanner(bytes.NewReader(configUK))
 	for sc.Scan() {

@@ -162,6 +162,20 @@ func TestEnableSymbolIsTheFirstEntry(t *testing.T) {
 	if err != nil || sym != "LIBNEWLIBC" {
 		t.Errorf("got %q, %v", sym, err)
 	}
+	// lib-newlib's Config.uk begins with a hidden symbol: kraft took it too (kconfiglib's
+	// first entry), and the paper's kraft.yaml enables LIBNEWLIBC itself.
+	newlib := "# hidden\nconfig LIBNEWLIBM\n\tbool\n\tdefault n\n\nmenuconfig LIBNEWLIBC\n\tbool \"libnewlib - A C standard library\"\n"
+	if sym, err := EnableSymbol("Config.uk", []byte(newlib)); err != nil || sym != "LIBNEWLIBM" {
+		t.Errorf("lib-newlib: got %q, %v; want kraft's choice LIBNEWLIBM", sym, err)
+	}
+	p, err := NewPlan(fig08.Image{App: "sqlite", Variant: "dce"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := p.DotConfig(map[string]string{"pthread-embedded": "LIBPTHREAD_EMBEDDED", "newlib": "LIBNEWLIBM", "sqlite": "LIBSQLITE"})
+	if err != nil || !slices.Contains(lines, "CONFIG_LIBNEWLIBC=y") {
+		t.Errorf("sqlite_dce does not enable newlib itself: %v, %v", lines, err)
+	}
 	if _, err := EnableSymbol("Config.uk", []byte("# nothing\n")); err == nil {
 		t.Errorf("a Config.uk without entries was accepted")
 	}
