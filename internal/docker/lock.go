@@ -7,8 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/unikraft-eurosys21/artifact/internal/flock"
 )
 
 // buildLockWait bounds the wait for another process building the bundle's images (a first
@@ -28,49 +29,20 @@ func lockBuilds(ctx context.Context, waiting func()) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker: lock %s: %w (it is only a lock file: remove it and try again)", name, err)
 	}
-	deadline := time.Now().Add(buildLockWait)
-	told := false
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("docker: lock %s: %w", name, err)
-		}
-		if !told {
-			waiting()
-			told = true
-		}
-		if time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("docker: another process has been building images for %s (lock %s); stop it and try again", buildLockWait, name)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
+	release, err := flock.Lock(ctx, f, buildLockWait, waiting)
+	if errors.Is(err, flock.ErrTimeout) {
+		return nil, fmt.Errorf("docker: another process has been building images for %s (lock %s); stop it and try again", buildLockWait, name)
 	}
+	if err != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("docker: lock %s: %w", name, err)
+	}
+	return release, err
 }
 
 // buildsRunning reports whether a process on this machine holds the build lock (this one
 // included). It does not wait; when the lock cannot be checked it says yes, the safe answer
 // for its caller.
-func buildsRunning() bool {
-	f, err := openLockFile(buildLockPath)
-	if err != nil {
-		return true
-	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		return true
-	}
-	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	return false
-}
+func buildsRunning() bool { return flock.Held(buildLockPath) }
 
 // openLockFile opens the lock file, creating it readable and writable by every user. An
 // existing file is opened read-only and without O_CREAT (flock needs neither write access

@@ -8,8 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/unikraft-eurosys21/artifact/internal/flock"
 )
 
 // DefaultCache is <user cache dir>/unikraft-eurosys21/sources (e.g. ~/.cache/…); SOURCES_CACHE
@@ -86,30 +87,12 @@ func lockCache(ctx context.Context, dir string, waiting func()) (unlock func(), 
 	if err != nil {
 		return nil, fmt.Errorf("sources: lock cache: %w", err)
 	}
-	deadline := time.Now().Add(lockTimeout)
-	told := false
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("sources: lock cache: %w", err)
-		}
-		if !told {
-			waiting()
-			told = true
-		}
-		if time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("sources: another process has held the lock on %s for %s; stop it or use another SOURCES_CACHE", dir, lockTimeout)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
+	release, err := flock.Lock(ctx, f, lockTimeout, waiting)
+	if errors.Is(err, flock.ErrTimeout) {
+		return nil, fmt.Errorf("sources: another process has held the lock on %s for %s; stop it or use another SOURCES_CACHE", dir, lockTimeout)
 	}
+	if err != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("sources: lock cache: %w", err)
+	}
+	return release, err
 }

@@ -3,7 +3,6 @@ package build
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,8 +11,9 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/unikraft-eurosys21/artifact/internal/flock"
 )
 
 // lockTimeout bounds the wait for another run using the same build cache.
@@ -25,23 +25,11 @@ func lockDir(ctx context.Context, dir string) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("fig08: lock %s: %w", dir, err)
 	}
-	deadline := time.Now().Add(lockTimeout)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("fig08: another fig08 run holds the build cache %s (%v); wait for it or set %s to another directory", dir, err, EnvBuildCache)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
+	release, err := flock.Lock(ctx, f, lockTimeout, nil)
+	if err != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("fig08: another fig08 run holds the build cache %s (%v); wait for it or set %s to another directory", dir, err, EnvBuildCache)
 	}
+	return release, err
 }
 
 // removeAll removes path, first making directories writable where an unpacked archive left
