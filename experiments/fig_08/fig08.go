@@ -41,20 +41,8 @@ var Figure = figure.Figure{
 	Dir:   "fig_08",
 	Plot:  "fig_08_unikraft-image-size",
 	Title: "Unikraft image sizes with dead code elimination (DCE) and link-time optimisation (LTO)",
-	Paper: func() (figure.Dataset, error) {
-		d, err := Paper()
-		if err != nil {
-			return nil, err
-		}
-		return d, nil
-	},
-	Load: func(runDir string) (figure.Dataset, error) {
-		d, err := Load(runDir)
-		if err != nil {
-			return nil, err
-		}
-		return d, nil
-	},
+	Paper: func() (figure.Dataset, error) { return figure.Loaded(Paper()) },
+	Load:  func(runDir string) (figure.Dataset, error) { return figure.Loaded(Load(runDir)) },
 }
 
 // Dataset is Figure 8's data: the size of each measured image and, where recorded, its ELF

@@ -52,14 +52,6 @@ var Figure = figure.Figure{
 	Dir:   "fig_10",
 	Plot:  "fig_10_unikraft-boot",
 	Title: "Boot time of a hello-world Unikraft guest on QEMU, QEMU (1NIC), QEMU (MicroVM), Solo5 and Firecracker (VMM part + guest part)",
-	Paper: func() (figure.Dataset, error) { return asDataset(Paper()) },
-	Load:  func(runDir string) (figure.Dataset, error) { return asDataset(Load(runDir)) },
-}
-
-// asDataset keeps a failed load from becoming a non-nil interface holding a nil pointer.
-func asDataset(d *Dataset, err error) (figure.Dataset, error) {
-	if err != nil {
-		return nil, err
-	}
-	return d, nil
+	Paper: func() (figure.Dataset, error) { return figure.Loaded(Paper()) },
+	Load:  func(runDir string) (figure.Dataset, error) { return figure.Loaded(Load(runDir)) },
 }

@@ -19,16 +19,8 @@ var Figure = figure.Figure{
 	Dir:   "fig_14",
 	Plot:  "fig_14_unikraft-nginx-alloc-boot",
 	Title: "NGINX unikernel boot time per memory allocator (1024 MiB guest)",
-	Paper: func() (figure.Dataset, error) { return asDataset(Paper()) },
-	Load:  func(runDir string) (figure.Dataset, error) { return asDataset(Load(runDir)) },
-}
-
-// asDataset keeps a failed load a nil interface (not an interface holding a nil *Dataset).
-func asDataset(d *Dataset, err error) (figure.Dataset, error) {
-	if err != nil {
-		return nil, err
-	}
-	return d, nil
+	Paper: func() (figure.Dataset, error) { return figure.Loaded(Paper()) },
+	Load:  func(runDir string) (figure.Dataset, error) { return figure.Loaded(Load(runDir)) },
 }
 
 // MemoryMB is the guest memory of every boot (the original's MEM=1024); the results directory

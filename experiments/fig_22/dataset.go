@@ -27,16 +27,8 @@ var Figure = figure.Figure{
 	Dir:   "fig_22",
 	Plot:  "fig_22_compare-vfs",
 	Title: "open() cost on Unikraft SHFS and VFS vs Linux VFS (average TSC cycles per call)",
-	Paper: func() (figure.Dataset, error) { return dataset(Paper()) },
-	Load:  func(dir string) (figure.Dataset, error) { return dataset(Load(dir)) },
-}
-
-// dataset converts without turning a nil *Data into a non-nil interface.
-func dataset(d *Data, err error) (figure.Dataset, error) {
-	if err != nil {
-		return nil, err
-	}
-	return d, nil
+	Paper: func() (figure.Dataset, error) { return figure.Loaded(Paper()) },
+	Load:  func(dir string) (figure.Dataset, error) { return figure.Loaded(Load(dir)) },
 }
 
 // Run-directory layout written by the run step and read by Load:

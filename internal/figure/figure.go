@@ -84,3 +84,12 @@ func (e *ParseError) Error() string {
 func Errorf(file string, line int, format string, args ...any) error {
 	return &ParseError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
 }
+
+// Loaded adapts a figure package's loader result to Dataset. A failed load gives a nil
+// Dataset, not a non-nil interface holding a nil pointer (which would pass `d != nil`).
+func Loaded[D Dataset](d D, err error) (Dataset, error) {
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}

@@ -43,3 +43,17 @@ func TestParseErrorNamesFileAndLine(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+type fakeData struct{ Dataset }
+
+func TestLoadedNeverWrapsANilPointer(t *testing.T) {
+	var none *fakeData
+	d, err := Loaded(none, errors.New("no run"))
+	if d != nil || err == nil {
+		t.Fatalf("a failed load must give a nil Dataset: %#v, %v", d, err)
+	}
+	d, err = Loaded(&fakeData{}, nil)
+	if d == nil || err != nil {
+		t.Fatalf("a loaded dataset must come through: %#v, %v", d, err)
+	}
+}
