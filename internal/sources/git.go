@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -174,7 +173,7 @@ func exportTree(ctx context.Context, repo, commit, dir string) error {
 	if err != nil {
 		return err
 	}
-	err = gitStream(ctx, repo, func(r io.Reader) error { return untarReadOnly(r, tmp) }, "archive", "--format=tar", commit)
+	err = gitStream(ctx, repo, func(r io.Reader) error { return untar(ctx, r, tmp, true) }, "archive", "--format=tar", commit)
 	if err == nil {
 		err = os.Rename(tmp, dir)
 	}
@@ -183,64 +182,6 @@ func exportTree(ctx context.Context, repo, commit, dir string) error {
 		return fmt.Errorf("export tree of %s: %w", commit, err)
 	}
 	return nil
-}
-
-// untarReadOnly unpacks git archive output; files become read-only (0444, or 0555 when
-// executable) so that nothing edits a pinned tree by accident; directories stay removable.
-func untarReadOnly(r io.Reader, dst string) error {
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if h.Typeflag == tar.TypeXGlobalHeader {
-			continue
-		}
-		clean := path.Clean("/" + h.Name)
-		if clean == "/" {
-			continue
-		}
-		target := filepath.Join(dst, filepath.FromSlash(clean))
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			mode := fs.FileMode(0o444)
-			if h.Mode&0o111 != 0 {
-				mode = 0o555
-			}
-			f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(f, tr)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-		case tar.TypeSymlink:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			if err := os.Symlink(h.Linkname, target); err != nil {
-				return err
-			}
-		default:
-			// git archive writes only the types above (submodules are left out by git itself).
-			return fmt.Errorf("unexpected entry %s of type %c", h.Name, h.Typeflag)
-		}
-	}
 }
 
 // writeZip makes a zip of commit's tree with every path under prefix, as GitHub's archive of

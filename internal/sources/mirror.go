@@ -77,6 +77,15 @@ func untarFile(ctx context.Context, file, dst string) error {
 	} else {
 		f.Seek(0, io.SeekStart)
 	}
+	return untar(ctx, r, dst, false)
+}
+
+// untar unpacks the tar stream r under dst, refusing entries outside dst. readOnly is for
+// pinned trees (git archive output): files become read-only (0444, or 0555 when executable)
+// so that nothing edits them by accident, and must not exist yet; directories stay
+// removable. Other archives (mirrors, replays) keep their modes and may not carry symbolic
+// links that lead outside dst.
+func untar(ctx context.Context, r io.Reader, dst string, readOnly bool) error {
 	tr := tar.NewReader(r)
 	for {
 		if ctx.Err() != nil {
@@ -88,6 +97,9 @@ func untarFile(ctx context.Context, file, dst string) error {
 		}
 		if err != nil {
 			return err
+		}
+		if h.Typeflag == tar.TypeXGlobalHeader { // git archive's commit id
+			continue
 		}
 		clean := path.Clean("/" + h.Name)
 		if clean == "/" {
@@ -103,7 +115,14 @@ func untarFile(ctx context.Context, file, dst string) error {
 			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 				return err
 			}
-			out, err := os.OpenFile(target, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, fs.FileMode(h.Mode).Perm()|0o600)
+			flags, mode := os.O_CREATE|os.O_TRUNC|os.O_WRONLY, fs.FileMode(h.Mode).Perm()|0o600
+			if readOnly {
+				flags, mode = os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o444
+				if h.Mode&0o111 != 0 {
+					mode = 0o555
+				}
+			}
+			out, err := os.OpenFile(target, flags, mode)
 			if err != nil {
 				return err
 			}
@@ -115,7 +134,9 @@ func untarFile(ctx context.Context, file, dst string) error {
 				return err
 			}
 		case tar.TypeSymlink:
-			if linkEscapes(clean, h.Linkname) {
+			// A pinned upstream tree is taken as its commit has it; links in it are never
+			// written through.
+			if !readOnly && linkEscapes(clean, h.Linkname) {
 				return fmt.Errorf("refusing symlink %s -> %s pointing outside the archive", h.Name, h.Linkname)
 			}
 			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
@@ -125,6 +146,7 @@ func untarFile(ctx context.Context, file, dst string) error {
 				return err
 			}
 		default:
+			// git archive writes only the types above (submodules are left out by git itself).
 			return fmt.Errorf("unexpected entry %s of type %c", h.Name, h.Typeflag)
 		}
 	}
