@@ -135,6 +135,7 @@ func Fetch(ctx context.Context, m *Manifest, opt Options) (*Set, error) {
 		}
 	}
 	set := &Set{Cache: f.cache, Fixture: m.Fixture}
+	var problems []Problem
 	for _, s := range m.Sources {
 		var r Resolved
 		var err error
@@ -143,10 +144,18 @@ func Fetch(ctx context.Context, m *Manifest, opt Options) (*Set, error) {
 		} else {
 			r, err = f.resolveArchive(ctx, s)
 		}
+		if ctx.Err() != nil {
+			return set, ctx.Err()
+		}
 		if err != nil {
-			return set, err
+			// Go on: a user with a partial mirror learns everything that is missing at once.
+			problems = append(problems, newProblem(s, err))
+			continue
 		}
 		set.Sources = append(set.Sources, r)
+	}
+	if len(problems) > 0 {
+		return set, &FetchError{Mirror: opt.Mirror, Problems: problems}
 	}
 	return set, nil
 }

@@ -516,3 +516,41 @@ func TestWrongFileFromFirstURLFallsBackToMirrors(t *testing.T) {
 		t.Fatalf("want a mismatch naming both hashes, got %v", err)
 	}
 }
+
+// A partial mirror: every missing source is named in one message, with its upstream, its
+// pin and where the mirror must hold it; the sources that are there are still fetched.
+func TestPartialMirrorNamesEveryMissingSourceAtOnce(t *testing.T) {
+	f := newFixture(t)
+	m := f.manifest(t, "https://downloads.example.org")
+	os.Remove(filepath.Join(f.mirror, "archives", "fix.patch"))
+	os.Remove(filepath.Join(f.mirror, "archives", "lib-1.0.tar.gz"))
+	set, err := Fetch(context.Background(), m, Options{Cache: t.TempDir(), Mirror: f.mirror, HTTP: noNetwork(t), Log: quietLog()})
+	var fe *FetchError
+	if !errors.As(err, &fe) {
+		t.Fatalf("err = %v, want a *FetchError", err)
+	}
+	names, mismatch := Failed(err)
+	if strings.Join(names, ",") != "libarchive,fix" || mismatch {
+		t.Errorf("failed = %v (mismatch %v), want libarchive,fix and no mismatch", names, mismatch)
+	}
+	for _, want := range []string{
+		"libarchive: the mirror", "https://downloads.example.org/lib-1.0.tar.gz", "sha256 " + sha(f.archive), "at archives/lib-1.0.tar.gz",
+		"fix: the mirror", "sha256 trusted on first use", "at archives/fix.patch",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message lacks %q:\n%s", want, err)
+		}
+	}
+	if _, ok := set.Get("lib"); !ok || len(set.Sources) != 3 {
+		t.Errorf("the git sources in the mirror were not fetched: %+v", set.Sources)
+	}
+
+	// A missing repository is named with its place under git/ and its commit.
+	os.RemoveAll(filepath.Join(f.mirror, "git"))
+	_, err = Fetch(context.Background(), m, Options{Cache: t.TempDir(), Mirror: f.mirror, HTTP: noNetwork(t), Log: quietLog()})
+	for _, want := range []string{"- lib:", "commit " + f.c2, "at git/example.org/team/lib.git", "- lib-tag:", "ref v1.0 (trusted on first use)"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("message lacks %q:\n%v", want, err)
+		}
+	}
+}
