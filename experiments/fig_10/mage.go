@@ -80,6 +80,10 @@ func PrepareFromEnv(ctx context.Context, verbose bool) error {
 	if err != nil {
 		return err
 	}
+	accel, err := vmm.AccelFromEnv()
+	if err != nil {
+		return err
+	}
 	images, err := ImagesFromEnv()
 	if err != nil {
 		return err
@@ -89,7 +93,7 @@ func PrepareFromEnv(ctx context.Context, verbose bool) error {
 		return err
 	}
 	_, err = Prepare(ctx, PrepareOptions{
-		VMMs: vmms, Manifest: sources.ManifestPath, Sources: sopt, Containers: "containers", Images: images,
+		VMMs: vmms, Accel: accel, Manifest: sources.ManifestPath, Sources: sopt, Containers: "containers", Images: images,
 		GCC: os.Getenv("GCC"), Docker: docker.Options{Verbose: verbose},
 		Log: logrus.StandardLogger().WithField("figure", Figure.Dir),
 	})

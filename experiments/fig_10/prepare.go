@@ -23,6 +23,7 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
 	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
+	"github.com/unikraft-eurosys21/artifact/internal/vmm"
 )
 
 // FirecrackerSource is the manifest name of the pinned Firecracker release archive.
@@ -33,8 +34,11 @@ const ToolchainRecipe = "unikraft"
 
 // PrepareOptions configure Prepare.
 type PrepareOptions struct {
-	VMMs       []string // the VMMs whose guests are built (all when empty)
-	Manifest   string   // the repository's source manifest (containers/sources.json)
+	VMMs []string // the VMMs whose guests are built (all when empty)
+	// Accel is the accelerator the run will use ("kvm" when empty): under tcg the VMMs
+	// that need KVM are not prepared.
+	Accel      string
+	Manifest   string // the repository's source manifest (containers/sources.json)
 	Sources    sources.Options
 	Containers string // the containers/ directory
 	Images     string // image cache root (IMAGES_CACHE)
@@ -56,6 +60,9 @@ type Prepared struct {
 	// Guests by key (stat, qemu1nic, solo5, firecracker); Missing says why one is not there.
 	Guests  map[string]*unikraft.Image `json:"guests"`
 	Missing map[string]string          `json:"missing,omitempty"`
+	// NotRun lists, by VMM key, the selected VMMs that cannot run on this host (KVM, tap
+	// permission, VMM binary) and for which nothing was prepared, with the reason.
+	NotRun map[string]string `json:"not_run,omitempty"`
 	// Firecracker is the pinned release's binary, extracted from its archive.
 	Firecracker string `json:"firecracker,omitempty"`
 }
@@ -124,15 +131,28 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		return nil, err
 	}
 	pr := &Prepared{Fixture: m.Fixture, Mirror: o.Sources.Mirror, Time: time.Now().UTC(),
-		Guests: map[string]*unikraft.Image{}, Missing: map[string]string{}}
+		Guests: map[string]*unikraft.Image{}, Missing: map[string]string{}, NotRun: map[string]string{}}
 	if m.Fixture != "" {
 		fmt.Fprintf(out, "fig10: FIXTURE %s from %s — a stand-in for the upstream sources; nothing built from it is Unikraft\n", m.Fixture, o.Sources.Mirror)
+	}
+
+	// First what each VMM needs of the host: nothing is fetched or built for one that
+	// cannot run here.
+	accel := or(o.Accel, vmm.KVM)
+	var feasible []VMM
+	for _, v := range vmms {
+		if why := hostNeeds(ctx, v, accel); why != "" {
+			pr.NotRun[v.Key] = why
+			fmt.Fprintf(out, "fig10: %s will not run: %s\n", v.Label, why)
+			continue
+		}
+		feasible = append(feasible, v)
 	}
 
 	// Which guests, and which sources they need. A fixture may stand in for some only.
 	var guests []Guest
 	var names []string
-	for _, v := range vmms {
+	for _, v := range feasible {
 		g := GuestOf(v.Key)
 		if slices.ContainsFunc(guests, func(x Guest) bool { return x.Key == g.Key }) {
 			continue
@@ -155,8 +175,11 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 			}
 		}
 	}
+	noGuest := func() error {
+		return fmt.Errorf("fig10: no guest of VMMS=%s can be prepared: %s", keys(vmms), strings.Join(slices.Concat(values(pr.NotRun), values(pr.Missing)), "; "))
+	}
 	if len(guests) == 0 {
-		return nil, fmt.Errorf("fig10: no guest of VMMS=%s can be prepared: %s", keys(vmms), strings.Join(values(pr.Missing), "; "))
+		return nil, noGuest()
 	}
 	sub, err := m.Only(names...)
 	if err != nil {
@@ -170,7 +193,26 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		sopt.Progress = out
 	}
 	set, err := sources.Fetch(ctx, sub, sopt)
-	if err != nil {
+	if _, mismatch := sources.Failed(err); err != nil && mismatch {
+		return nil, err // a source that fails verification stops everything, as it always did
+	} else if fe := (*sources.FetchError)(nil); errors.As(err, &fe) {
+		// Missing sources: the guests that need them are not prepared, the others are.
+		fmt.Fprintf(out, "fig10: %v\n", err)
+		guests = slices.DeleteFunc(guests, func(g Guest) bool {
+			need := g.Sources()
+			if g.Key == GuestOf(Firecracker).Key {
+				need = append(need, FirecrackerSource)
+			}
+			why := sourcesReason(fe, need)
+			if why != "" {
+				pr.Missing[g.Key] = why
+			}
+			return why != ""
+		})
+		if len(guests) == 0 {
+			return nil, noGuest()
+		}
+	} else if err != nil {
 		return nil, err
 	}
 	pr.Sources = set.Pins()
@@ -235,8 +277,8 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 			return nil, err
 		}
 	}
-	for g, why := range pr.Missing {
-		fmt.Fprintf(out, "fig10: guest %-11s not prepared: %s\n", g, why)
+	for _, gw := range values(pr.Missing) {
+		fmt.Fprintf(out, "fig10: guest %s\n", strings.Replace(gw, ": ", " not prepared: ", 1))
 	}
 	if err := os.MkdirAll(Dir(o.Images), 0o755); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -117,7 +118,14 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 		fmt.Fprintln(out, "fig10: ACCEL=tcg — software emulation, not comparable with the paper")
 	}
 
-	r := &runner{o: o, pr: pr, run: run, log: log, manifest: m, root: os.Geteuid() == 0}
+	r := &runner{o: o, pr: pr, run: run, log: log, manifest: m, root: os.Geteuid() == 0, cannot: map[string]string{}}
+	// What each VMM needs of the host, checked again here: the host may have changed since
+	// prepare (or prepare ran with another ACCEL).
+	for _, v := range selected {
+		if why := hostNeeds(ctx, v, o.Accel); why != "" {
+			r.cannot[v.Key] = why
+		}
+	}
 	var status RunStatus
 	for _, key := range RunOrder {
 		v, _ := LookupVMM(key)
@@ -217,7 +225,8 @@ type runner struct {
 	run      *results.Run
 	log      logrus.FieldLogger
 	manifest *results.Manifest
-	root     bool // may use ftrace, create taps, lock memory
+	root     bool              // may use ftrace, create taps, lock memory
+	cannot   map[string]string // VMM key → why the host cannot run it (hostNeeds)
 
 	csv      map[string][]Sample
 	extended []ExtendedRow
@@ -243,11 +252,17 @@ func (r *runner) series(ctx context.Context, v VMM) (SeriesStatus, error) {
 	log := r.log.WithFields(logrus.Fields{"step": "run", "vmm": v.Key})
 	g := GuestOf(v.Key)
 	st.Guest = g.Key
+	if why := r.cannot[v.Key]; why != "" {
+		st.Reason = why
+		return st, nil
+	}
 	img, ok := r.pr.Guests[g.Key]
 	if !ok {
 		st.Reason = "its guest was not prepared"
 		if why := r.pr.Missing[g.Key]; why != "" {
 			st.Reason += ": " + why
+		} else if why := r.pr.NotRun[v.Key]; why != "" {
+			st.Reason += " (prepare found: " + why + "); run `go tool mage fig10:prepare` again where it can run"
 		} else {
 			st.Reason += " (run `go tool mage fig10:prepare` with this VMM in VMMS)"
 		}
@@ -271,11 +286,12 @@ func (r *runner) series(ctx context.Context, v VMM) (SeriesStatus, error) {
 	st.Status, st.Observers, st.Observer = Ran, s.obs.Names(), s.primary
 	plan := r.o.Plan
 	plan.Series, plan.RawDir, plan.Log = v.Key, r.run.RawDir(), log
+	plan.Base = r.run.Dir() // raw paths relative to the run directory: valid after Commit
 	st.Planned = plan.Reps
 	fmt.Fprintf(outOr(r.o.Out), "fig10: %s: %d boots (+%d warm-up), observers %s, CPUs %s\n",
 		v.Label, plan.Reps, plan.Warmup, strings.Join(st.Observers, "+"), host.FormatCPUList(st.CPUs))
 	res, runErr := rep.Run(ctx, plan, func(ctx context.Context, rp rep.Rep) (boottime.Boot, error) {
-		b, err := boottime.Run(ctx, s.target, s.obs, boottime.Options{Markers: s.markers, Accel: r.o.Accel, Timeout: plan.Timeout, Raw: rp.Raw})
+		b, err := boottime.Run(ctx, s.target, s.obs, boottime.Options{Markers: s.markers, Accel: r.o.Accel, Timeout: plan.Timeout, Raw: rp.Raw, Base: plan.Base})
 		if rp.Raw != "" {
 			err = errors.Join(err, b.WriteJSON(rp.Raw))
 		}
@@ -326,7 +342,7 @@ func (r *runner) collect(v VMM, s *setup, res rep.Result[boottime.Boot], st *Ser
 		b := o.Value
 		var bt *vmm.BootTimer
 		if v.Key == Firecracker {
-			if console, err := os.ReadFile(rawConsole(b)); err == nil {
+			if console, err := os.ReadFile(filepath.Join(r.run.Dir(), rawConsole(b))); err == nil {
 				if t, ok := vmm.ParseBootTimer(console); ok {
 					bt = &t
 				}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/unikraft-eurosys21/artifact/internal/vmm"
@@ -50,6 +51,9 @@ type Options struct {
 	// Raw is the path prefix of the raw logs written for this boot, on success and failure:
 	// <Raw>.console.log, <Raw>.ftrace.txt, <Raw>.debugcon.txt. Empty keeps none.
 	Raw string
+	// Base makes the raw paths recorded in the Boot relative to it (the run directory, so
+	// they stay valid when the run directory is renamed or moved); absolute when empty.
+	Base string
 }
 
 // Boot is the result of booting one VM once.
@@ -59,7 +63,9 @@ type Boot struct {
 	Samples []Sample `json:"samples"` // one per observer, in Observers.Names order
 	// Timelines are what each observer saw (CLOCK_MONOTONIC ns), the samples' source.
 	Timelines []Timeline `json:"timelines"`
-	Raw       []string   `json:"raw,omitempty"`
+	Raw       []string   `json:"raw,omitempty"` // relative to Options.Base when it was set
+
+	base string // Options.Base
 }
 
 // Timeline returns what the named observer saw.
@@ -89,6 +95,7 @@ func Run(ctx context.Context, target Target, obs Observers, opts Options) (b Boo
 	if opts.Markers.Main == 0 {
 		opts.Markers = QEMUMarkers
 	}
+	b.base = opts.Base
 	if len(obs.Names()) == 0 {
 		return b, errors.New("boottime: no observer selected (ftrace or debugcon)")
 	}
@@ -205,7 +212,7 @@ func (b *Boot) keep(prefix, suffix string, data []byte) error {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("keep raw log: %w", err)
 	}
-	b.Raw = append(b.Raw, path)
+	b.Raw = append(b.Raw, relTo(b.base, path))
 	return nil
 }
 
@@ -225,4 +232,16 @@ func or[T comparable](v, def T) T {
 		return def
 	}
 	return v
+}
+
+// relTo is path relative to base, or path itself when base is empty or path is not below it.
+func relTo(base, path string) string {
+	if base == "" {
+		return path
+	}
+	rel, err := filepath.Rel(base, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return path
+	}
+	return rel
 }

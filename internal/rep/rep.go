@@ -34,6 +34,9 @@ type Plan struct {
 	Timeout time.Duration
 	// RawDir receives each repetition's raw logs under <RawDir>/<Series>/; empty keeps none.
 	RawDir string
+	// Base makes the raw paths recorded in the Result relative to it (the run directory, so
+	// they stay valid when the run directory is renamed or moved); absolute when empty.
+	Base string
 	// Log receives one debug line per repetition and a warning per failure; nil is quiet.
 	Log logrus.FieldLogger
 }
@@ -183,6 +186,9 @@ func Run[T any](ctx context.Context, p Plan, measure func(context.Context, Rep) 
 		o := Outcome[T]{Index: r.Index, Warmup: r.Warmup, OK: err == nil, Value: v, Wall: time.Since(start)}
 		if r.Raw != "" {
 			o.Raw, _ = filepath.Glob(r.Raw + "*")
+			for i, f := range o.Raw {
+				o.Raw[i] = relTo(p.Base, f)
+			}
 		}
 		if err == nil {
 			log.WithField("rep", r.String()).Debugf("ok in %v", o.Wall.Round(time.Microsecond))
@@ -233,4 +239,16 @@ func Run[T any](ctx context.Context, p Plan, measure func(context.Context, Rep) 
 	}
 	res.Wall = time.Since(start)
 	return res, nil
+}
+
+// relTo is path relative to base, or path itself when base is empty or path is not below it.
+func relTo(base, path string) string {
+	if base == "" {
+		return path
+	}
+	rel, err := filepath.Rel(base, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return path
+	}
+	return rel
 }

@@ -42,8 +42,15 @@ func NewID(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
 
 // Create starts a new run of fig under root with a fresh id. The id is claimed by creating
 // its directory exclusively, so runs started in the same second (or by two processes at
-// once) never share one, and it is used by no complete or failed run either.
+// once) never share one, and it is used by no complete or failed run either. It first
+// recovers the runs left under .incomplete/ by killed processes (RecoverOrphans) and says
+// so in one line.
 func Create(root, fig string) (*Run, error) {
+	orphans, err := RecoverOrphans(root, fig)
+	logOrphans(fig, orphans)
+	if err != nil {
+		return nil, err
+	}
 	incomplete := filepath.Join(root, fig, ".incomplete")
 	base := NewID(time.Now())
 	for i := 0; ; i++ {
@@ -64,6 +71,9 @@ func Create(root, fig string) (*Run, error) {
 			continue
 		}
 		if err != nil {
+			return nil, fmt.Errorf("create run directory: %w", err)
+		}
+		if err := WriteJSONAtomic(filepath.Join(dir, ownerFile), self()); err != nil {
 			return nil, fmt.Errorf("create run directory: %w", err)
 		}
 		if err := os.Mkdir(filepath.Join(dir, "raw"), 0o755); err != nil {
@@ -106,6 +116,7 @@ func (r *Run) Commit() (string, error) {
 		return r.dir, nil
 	}
 	final := filepath.Join(r.root, r.Fig, r.ID)
+	_ = os.Remove(filepath.Join(r.dir, ownerFile)) // a complete run has no owner to check
 	if err := os.Rename(r.dir, final); err != nil {
 		return "", fmt.Errorf("commit run: %w", err)
 	}

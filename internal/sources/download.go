@@ -122,7 +122,7 @@ func (f *fetcher) fetchArchive(ctx context.Context, s Source, want string) (stri
 	if f.mirror != "" {
 		srcs = []string{filepath.Join(f.mirror, "archives", a.File)}
 		if _, err := os.Stat(srcs[0]); err != nil {
-			return "", fmt.Errorf("sources: %s: the mirror %s has no archives/%s (%v)", s.Name, f.mirrorName, a.File, err)
+			return "", fmt.Errorf("sources: %s: the mirror %s has no archives/%s%s", s.Name, f.mirrorName, a.File, unlessNotExist(err))
 		}
 	} else {
 		srcs = append([]string{a.URL}, a.Mirrors...)

@@ -214,7 +214,7 @@ func (f *fetcher) fetchGit(ctx context.Context, s Source) (Resolved, error) {
 	if f.mirror != "" {
 		remote = filepath.Join(f.mirror, "git", key+".git")
 		if _, err := os.Stat(remote); err != nil {
-			return Resolved{}, fmt.Errorf("sources: %s: the mirror %s has no git/%s.git (%v)", s.Name, f.mirrorName, key, err)
+			return Resolved{}, fmt.Errorf("sources: %s: the mirror %s has no git/%s.git%s", s.Name, f.mirrorName, key, unlessNotExist(err))
 		}
 	}
 	if err := initBare(ctx, repo); err != nil {

@@ -3,6 +3,7 @@ package sources
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 )
 
@@ -124,3 +125,12 @@ func (e *FetchError) Problem(name string) (Problem, bool) {
 }
 
 func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
+
+// unlessNotExist is " (err)" for an error other than "does not exist", which says no more
+// than the message around it.
+func unlessNotExist(err error) string {
+	if errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	return " (" + err.Error() + ")"
+}
