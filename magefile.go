@@ -124,7 +124,7 @@ func (Containers) Prune(ctx context.Context) error {
 // Sources fetches and archives the pinned upstream sources of containers/sources.json.
 type Sources mg.Namespace
 
-// Fetch fills the source cache (SOURCES_CACHE, default ~/.cache/unikraft-eurosys21/sources),
+// Fetch fills the source cache (SOURCES_CACHE, default $STATE_DIR/sources; STATE_DIR defaults to ~/.cache/unikraft-eurosys21),
 // verifying every commit and sha256; a mismatch stops with both values printed.
 // SOURCES_MIRROR=<directory or archive> reads everything from there instead of the network.
 func (Sources) Fetch(ctx context.Context) error {
@@ -147,7 +147,7 @@ func (Sources) Archive(ctx context.Context) error {
 // toolchain's compiler; SOURCES_MIRROR=<directory or archive> replaces every upstream (a
 // FIXTURE mirror brings its own stand-in sources, and everything built from it says
 // FIXTURE); SOURCES_CACHE the source cache; RESULTS_DIR the results root (default results/);
-// FIG08_BUILD_CACHE the build directories (default ~/.cache/unikraft-eurosys21/fig08);
+// FIG08_BUILD_CACHE the build directories (default $STATE_DIR/fig08);
 // FIXTURE_FAIL=<image,…> makes fixture builds fail on purpose.
 type Fig08 mg.Namespace
 
@@ -217,7 +217,7 @@ func (Fig08) Verify(ctx context.Context) error { return verifyFig(ctx, "fig08") 
 // or archive> replaces every upstream (a FIXTURE mirror brings its stand-in sources, and
 // everything built from it says FIXTURE); SOURCES_CACHE the source cache; GCC=11 (default)
 // or 12 the guests' compiler; IMAGES_CACHE the built guests (default
-// ~/.cache/unikraft-eurosys21/images); RESULTS_DIR the results root (default results/);
+// $STATE_DIR/images); RESULTS_DIR the results root (default results/);
 // STRICT=1 fails on a VMM that cannot run here; OBSERVERS=ftrace, debugcon or
 // ftrace,debugcon overrides the choice of observers. Root is needed for the ftrace observer
 // (Solo5, Firecracker; QEMU falls back to its debug console) and for QEMU (1NIC)'s tap.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -12,6 +11,7 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/rep"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
+	"github.com/unikraft-eurosys21/artifact/internal/state"
 	"github.com/unikraft-eurosys21/artifact/internal/vmm"
 )
 
@@ -45,18 +45,15 @@ func ObserversFromEnv() ([]string, error) {
 
 // settingNames are recorded in a run's manifest when set.
 var settingNames = []string{"REPS", "WARMUP", "VMMS", "ACCEL", "OBSERVERS", "QEMU", "QEMU_CPU", "SOURCES_MIRROR", "SOURCES_CACHE",
-	"GCC", "IMAGES_CACHE", "FIRECRACKER", "SOLO5_HVT", "RESULTS_DIR", "STRICT"}
+	"GCC", "IMAGES_CACHE", "STATE_DIR", "FIRECRACKER", "SOLO5_HVT", "RESULTS_DIR", "STRICT"}
 
-// ImagesFromEnv is IMAGES_CACHE, by default <user cache>/unikraft-eurosys21/images.
+// ImagesFromEnv is IMAGES_CACHE, by default <STATE_DIR>/images.
 func ImagesFromEnv() (string, error) {
-	if d := os.Getenv(EnvImages); d != "" {
-		return filepath.Abs(d)
-	}
-	d, err := os.UserCacheDir()
+	d, err := state.Sub("images", EnvImages)
 	if err != nil {
-		return "", fmt.Errorf("fig10: no user cache directory (%v): set %s", err, EnvImages)
+		return "", fmt.Errorf("fig10: %w (or %s)", err, EnvImages)
 	}
-	return filepath.Join(d, "unikraft-eurosys21", "images"), nil
+	return d, nil
 }
 
 // VMMsFromEnv reads VMMS (all five when unset).

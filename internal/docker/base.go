@@ -135,7 +135,7 @@ func (c *Client) buildLocalBase(ctx context.Context) (string, error) {
 	}
 	log := c.entry(logrus.Fields{"step": "base", "image": LocalBaseRef})
 	log.WithField("log", logPath).Info("debootstrap of Debian bookworm (minbase)")
-	c.Progress.Step("base", "debootstrap --variant=minbase bookworm (about half a minute)")
+	c.Progress.Step("base", "debootstrap --variant=minbase bookworm (once per machine; it took 3 min on 2 cores, longer with a slow DEBOOTSTRAP_MIRROR)")
 	tail := &tailLines{n: 20}
 	lw := &lineWriter{fn: func(l string) { tail.add(l); c.Progress.Line("debootstrap", l) }}
 	if err := runProcess(ctx, debootstrapTimeout, io.MultiWriter(logf, lw), bin, args...); err != nil {

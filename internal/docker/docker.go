@@ -21,6 +21,8 @@ import (
 
 	"github.com/docker/docker/client"
 	"github.com/sirupsen/logrus"
+
+	"github.com/unikraft-eurosys21/artifact/internal/state"
 )
 
 // Labels put on everything this package creates.
@@ -126,10 +128,10 @@ func explainConnect(host string, err error) error {
 	}
 }
 
-// defaultLogDir is <user cache>/unikraft-eurosys21/logs, or the temp dir without a cache dir.
+// defaultLogDir is <STATE_DIR>/logs, or the temp dir without a state root.
 func defaultLogDir() string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "unikraft-eurosys21", "logs")
+	if d, err := state.Sub("logs", ""); err == nil {
+		return d
 	}
 	return filepath.Join(os.TempDir(), "unikraft-eurosys21-logs")
 }

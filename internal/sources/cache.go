@@ -11,16 +11,17 @@ import (
 	"time"
 
 	"github.com/unikraft-eurosys21/artifact/internal/flock"
+	"github.com/unikraft-eurosys21/artifact/internal/state"
 )
 
-// DefaultCache is <user cache dir>/unikraft-eurosys21/sources (e.g. ~/.cache/…); SOURCES_CACHE
-// overrides it in the mage targets.
+// DefaultCache is <STATE_DIR>/sources (e.g. ~/.cache/unikraft-eurosys21/sources);
+// SOURCES_CACHE overrides it in the mage targets.
 func DefaultCache() (string, error) {
-	d, err := os.UserCacheDir()
+	d, err := state.Sub("sources", "")
 	if err != nil {
-		return "", fmt.Errorf("sources: no user cache directory (%v): set SOURCES_CACHE", err)
+		return "", fmt.Errorf("sources: %w (or SOURCES_CACHE)", err)
 	}
-	return filepath.Join(d, "unikraft-eurosys21", "sources"), nil
+	return d, nil
 }
 
 // Pins records what was trusted on first use, so that every later fetch must find the same.

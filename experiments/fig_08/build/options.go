@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	fig08 "github.com/unikraft-eurosys21/artifact/experiments/fig_08"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
+	"github.com/unikraft-eurosys21/artifact/internal/state"
 )
 
 // Options configure Prepare, Run and Clean.
@@ -129,13 +129,13 @@ func imageByKey(key string) (fig08.Image, bool) {
 	return fig08.Image{}, false
 }
 
-// DefaultBuildCache is <user cache dir>/unikraft-eurosys21/fig08 (e.g. ~/.cache/…).
+// DefaultBuildCache is <STATE_DIR>/fig08 (e.g. ~/.cache/unikraft-eurosys21/fig08).
 func DefaultBuildCache() (string, error) {
-	d, err := os.UserCacheDir()
+	d, err := state.Sub("fig08", "")
 	if err != nil {
-		return "", fmt.Errorf("fig08: no user cache directory (%v): set %s", err, EnvBuildCache)
+		return "", fmt.Errorf("fig08: %w (or %s)", err, EnvBuildCache)
 	}
-	return filepath.Join(d, "unikraft-eurosys21", "fig08"), nil
+	return d, nil
 }
 
 // withDefaults fills the empty fields.
