@@ -6,6 +6,7 @@
 //	    summary.json                 statistics per series
 //	    manifest.json                provenance: host, accelerator, versions, times, command
 //	    verify.json                  the verdict against the paper (written by verify)
+//	results/<fig>/failed/<run-id>/   a failed run, or one whose process was killed (ORPHANED.txt)
 //	results/<fig>/latest -> <run-id> the newest complete run
 //
 // A run is written under results/<fig>/.incomplete/<run-id>/ and renamed into place by
