@@ -72,11 +72,16 @@ func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
 	}
 	lo, hi := logRange(minGuest, top)
 
-	bar := plot.NewBar(title, p.String()+"\nbars: mean of "+boots(ns)+"; whiskers: fastest to slowest boot (total)")
+	subtitle := p.String() + "\nbars: mean of " + boots(ns) + "; whiskers: fastest to slowest boot (total)"
+	if cal := d.Calibrating(); len(cal) > 0 {
+		subtitle += "\n" + calibrationNote(cal)
+	}
+	bar := plot.NewBar(title, subtitle)
+	extraLines := strings.Count(subtitle, "\n") - 1 // the grid's top fits two subtitle lines
 	bar.SetGlobalOptions(
-		charts.WithGridOpts(opts.Grid{Left: "80", Right: "30", Top: "90", Bottom: strconv.Itoa(60 + footnoteLine*len(notes))}),
+		charts.WithGridOpts(opts.Grid{Left: "80", Right: "30", Top: strconv.Itoa(90 + subtitleLine*extraLines), Bottom: strconv.Itoa(60 + footnoteLine*len(notes))}),
 		charts.WithLegendOpts(opts.Legend{
-			Data: []string{vmmName, legendGuest}, Orient: "vertical", Right: "45", Top: "100",
+			Data: []string{vmmName, legendGuest}, Orient: "vertical", Right: "45", Top: strconv.Itoa(100 + subtitleLine*extraLines),
 			Icon: "rect", TextStyle: &opts.TextStyle{FontFamily: plot.FontFamily, FontSize: 14, Color: "#000"},
 		}),
 		charts.WithXAxisOpts(opts.XAxis{
@@ -98,13 +103,16 @@ func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
 	// Guest first: ECharts stacks in series order, so it is the bottom segment.
 	bar.AddSeries(legendGuest, guest, stack, edge(guestColor))
 	bar.AddSeries(vmmName, vmm, stack, edge(vmmColor))
-	return plot.Figure{Chart: bar, Width: 800, Height: 500 + footnoteLine*len(notes), Extra: extra(lo, marks, notes)}
+	return plot.Figure{Chart: bar, Width: 800, Height: 500 + footnoteLine*len(notes) + subtitleLine*extraLines, Extra: extra(lo, marks, notes)}
 }
 
-// footnoteLine is the height of one footnote line, px.
-const footnoteLine = 15
+// footnoteLine is the height of one footnote line, px; subtitleLine of one subtitle line.
+const (
+	footnoteLine = 15
+	subtitleLine = 15
+)
 
-// footnoteWidth is how many characters a footnote line may have before it is cut.
+// footnoteWidth is how many characters a footnote line may have before it is wrapped.
 const footnoteWidth = 125
 
 // footnotes say, under a measured run's chart, what was measured, how the Firecracker guest
@@ -130,18 +138,37 @@ func (d *Dataset) footnotes(p figure.Provenance) []string {
 		}
 	}
 	for _, why := range whys {
-		notes = append(notes, cut(strings.Join(who[why], ", ")+" — "+why, footnoteWidth))
+		// Wrapped, not cut: the reason is what a reader of a failed run needs ("…never;
+		// timed out after 1m0s" was cut to "ti…").
+		notes = append(notes, wrap(strings.Join(who[why], ", ")+" — "+why, footnoteWidth)...)
 	}
 	return notes
 }
 
-// cut shortens s to n characters, marking the cut.
-func cut(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+// wrap breaks s into lines of at most n characters at spaces (a longer word is broken),
+// continuation lines indented.
+func wrap(s string, n int) []string {
+	var words []string
+	for _, w := range strings.Fields(s) {
+		for r := []rune(w); len(r) > 0; {
+			k := min(len(r), n-4)
+			words, r = append(words, string(r[:k])), r[k:]
+		}
 	}
-	return string(r[:n-1]) + "…"
+	var lines []string
+	line := ""
+	for _, w := range words {
+		switch {
+		case line == "":
+			line = w
+		case len([]rune(line))+1+len([]rune(w)) <= n:
+			line += " " + w
+		default:
+			lines = append(lines, line)
+			line = "    " + w
+		}
+	}
+	return append(lines, line)
 }
 
 // mark is what the Extra JavaScript draws for one bar: the whisker, the total label and

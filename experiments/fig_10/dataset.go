@@ -38,6 +38,10 @@ type Series struct {
 	// a series with failed boots has fewer samples than planned.
 	Planned     int
 	FailedBoots int
+	// NoTSCLeaf is set when series.json says the guest had no CPUID leaf 0x40000010 (always
+	// under TCG): Unikraft then calibrates its TSC against the PIT for 100 ms, inside the
+	// guest part.
+	NoTSCLeaf bool
 }
 
 // Why is the reason a series has no data, with the details when known ("not run: …").
@@ -119,6 +123,7 @@ func Load(runDir string) (*Dataset, error) {
 		if status != nil {
 			st, _ = status.Get(v.Key)
 			s.Planned, s.FailedBoots = st.Planned, st.Failed
+			s.NoTSCLeaf = st.TSCLeaf != nil && !*st.TSCLeaf
 		}
 		p := filepath.Join(runDir, v.File())
 		samples, err := ReadFile(p)
@@ -149,6 +154,24 @@ func Load(runDir string) (*Dataset, error) {
 			runDir, strings.Join(files, ", "))
 	}
 	return d, nil
+}
+
+// Calibrating lists the labels of the series that ran and whose guest part includes the
+// PIT calibration of a guest without the TSC-frequency leaf (see Series.NoTSCLeaf).
+func (d *Dataset) Calibrating() []string {
+	var out []string
+	for _, s := range d.Series {
+		if s.Ran() && s.NoTSCLeaf {
+			out = append(out, s.Label)
+		}
+	}
+	return out
+}
+
+// calibrationNote says what the guest part of those series holds.
+func calibrationNote(labels []string) string {
+	return "guest part (" + strings.Join(labels, ", ") + ") includes a 100 ms TSC calibration on the PIT " +
+		"(no CPUID 0x40000010, as always under TCG)"
 }
 
 // Get returns the series of the VMM with the given key (the zero Series if there is none).

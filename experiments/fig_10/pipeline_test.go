@@ -9,11 +9,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,12 +43,18 @@ func quiet() *logrus.Logger {
 // prepared writes the fixture mirror and prepares its guests into a fresh cache.
 func prepared(t *testing.T, vmms ...string) (images string, pr *Prepared, out *bytes.Buffer) {
 	t.Helper()
+	return preparedWith(t, fixture.Options{}, vmms...)
+}
+
+// preparedWith is prepared for a variant of the fixture.
+func preparedWith(t *testing.T, fo fixture.Options, vmms ...string) (images string, pr *Prepared, out *bytes.Buffer) {
+	t.Helper()
 	if _, err := vmm.QEMUBinary(""); err != nil {
 		t.Skipf("no QEMU: %v", err)
 	}
 	ctx := context.Background()
 	root := t.TempDir()
-	m, err := fixture.WriteMirror(ctx, filepath.Join(root, "mirror"))
+	m, err := fixture.WriteMirrorWith(ctx, filepath.Join(root, "mirror"), fo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +164,7 @@ func TestFixturePipelineUnderTCG(t *testing.T) {
 	if !strings.Contains(string(console), "Hello world!") {
 		t.Errorf("the guest's console: %q", console)
 	}
+	checkPITCalibration(t, dir, d, m, pr)
 	r := verify.New("fig_10", d.Provenance.String())
 	d.Verify(r)
 	ran := 0
@@ -181,6 +190,83 @@ func TestFixturePipelineUnderTCG(t *testing.T) {
 		t.Errorf("strict run: %q, %v", dir2, err)
 	}
 	checkNothingLeft(t)
+}
+
+// Under TCG the guest has no CPUID 0x40000010 and, like Unikraft 7fd6797, calibrates its
+// TSC by polling the PIT for 100 ms: microvm ran with the PIT on, the run says which machine
+// options and that the guest part holds the calibration, and with the paper's pit=off the
+// same kernel never reaches main().
+func checkPITCalibration(t *testing.T, dir string, d *Dataset, m *results.Manifest, pr *Prepared) {
+	t.Helper()
+	st, err := ReadStatus(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	micro, _ := st.Get(QEMUMicroVM)
+	if !strings.Contains(micro.Machine, ",pit=on,") || micro.TSCLeaf == nil || *micro.TSCLeaf ||
+		m.Machines[QEMUMicroVM] != micro.Machine || !strings.Contains(strings.Join(micro.Notes, "\n"), "deviation: microvm with pit=on") {
+		t.Errorf("microvm under TCG: machine %q, leaf %v, manifest %v, notes %q", micro.Machine, micro.TSCLeaf, m.Machines, micro.Notes)
+	}
+	if pc, _ := st.Get(QEMU); pc.Machine != "pc" || m.Machines[QEMU] != "pc" {
+		t.Errorf("pc: machine %q, manifest %v", pc.Machine, m.Machines)
+	}
+	if cal := d.Calibrating(); !slices.Contains(cal, "QEMU (MicroVM)") || !slices.Contains(cal, "QEMU") {
+		t.Errorf("series said to calibrate: %v", cal)
+	}
+	console, _ := os.ReadFile(filepath.Join(dir, "raw", QEMUMicroVM, "rep-01.console.log"))
+	if !strings.Contains(string(console), "TSC calibrated against the PIT") {
+		t.Errorf("the microvm guest did not take the PIT path: %q", console)
+	}
+	// The paper's pit=off under TCG: the calibration polls a PIT that is not there. A
+	// bounded boot (5 s, 50 times the calibration) shows where it stops.
+	q := vmm.QEMU{Machine: "microvm", Accel: vmm.TCG, PIT: "off", MemoryMiB: 2, Kernel: pr.Guests["stat"].Kernel, DebugExit: true, NoMemLock: true}
+	b, err := boottime.Run(context.Background(), q, boottime.Observers{Debugcon: true}, boottime.Options{Accel: vmm.TCG, Timeout: 5 * time.Second})
+	if want := "entry marker (port 1112) seen, main marker (port 1500) never; timed out after 5s"; !errors.Is(err, vmm.ErrTimeout) || b.Stop != want {
+		t.Errorf("microvm pit=off under TCG: %v, stop %q; want %q", err, b.Stop, want)
+	}
+	checkNothingLeft(t)
+}
+
+// A guest that hangs after its entry marker (the FIXTURE's hang variant) costs each series
+// AbortAfter timeouts, not REPS: the series is marked failed with what was observed, and
+// the next series still runs.
+func TestFixtureHangingGuestStopsItsSeriesEarly(t *testing.T) {
+	images, pr, _ := preparedWith(t, fixture.Options{HangAfterEntry: true}, QEMU, QEMUMicroVM)
+	if pr.Fixture != fixture.HangName {
+		t.Fatalf("prepared from %q", pr.Fixture)
+	}
+	resultsDir := t.TempDir()
+	var table bytes.Buffer
+	_, err := Run(context.Background(), RunOptions{VMMs: []string{QEMU, QEMUMicroVM}, Accel: vmm.TCG,
+		Plan: rep.Plan{Reps: 26, Warmup: 1, Timeout: 3 * time.Second}, ResultsDir: resultsDir, Images: images, Fixture: pr.Fixture,
+		Log: quiet(), Out: &table})
+	if err == nil || !strings.Contains(err.Error(), "no VMM could be booted") {
+		t.Fatalf("err = %v\n%s", err, table.String())
+	}
+	checkNothingLeft(t)
+	kept, _ := filepath.Glob(filepath.Join(resultsDir, Figure.Dir, "failed", "*"))
+	if len(kept) != 1 {
+		t.Fatalf("failed runs kept: %v", kept)
+	}
+	st, err := ReadStatus(kept[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "3 consecutive repetitions stopped the same way: entry marker (port 1112) seen, main marker (port 1500) never; " +
+		"timed out after 3s; series stopped after 3 of 27 boots (warm-up included)"
+	for _, key := range []string{QEMUMicroVM, QEMU} { // run order: microvm first, then pc
+		s, _ := st.Get(key)
+		if s.Status != Failed || s.Reason != want || s.OK != 0 || s.Failed != 26 {
+			t.Errorf("%s: %s, %q, %d ok, %d failed", key, s.Status, s.Reason, s.OK, s.Failed)
+		}
+		logs, _ := filepath.Glob(filepath.Join(kept[0], "raw", key, "*.console.log"))
+		if len(logs) != AbortAfter {
+			t.Errorf("%s: %d boots kept, want %d: %v", key, len(logs), AbortAfter, logs)
+		}
+	}
+	if !strings.Contains(table.String(), "QEMU (MicroVM) FAILED: "+want) {
+		t.Errorf("printed:\n%s", table.String())
+	}
 }
 
 func TestFixtureMicroVMUnderKVM(t *testing.T) {

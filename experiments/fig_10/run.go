@@ -35,6 +35,12 @@ const DefaultReps = 26
 // that takes a minute is broken.
 const DefaultTimeout = time.Minute
 
+// AbortAfter is how many consecutive boots of a series may stop the same way (the same
+// markers seen, the same ending, e.g. "entry marker (port 1112) seen, main marker (port
+// 1500) never; timed out after 1m0s") before the series is stopped and marked failed with
+// that observation: a guest that hung three times will hang the rest, at a timeout each.
+const AbortAfter = 3
+
 // RunOptions configure Run.
 type RunOptions struct {
 	VMMs  []string // the VMMs to boot (all when empty)
@@ -103,7 +109,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	m.Accel, m.Fixture, m.Settings = o.Accel, pr.Fixture, o.Settings
 	host.Record(ctx, m)
 	m.Sources = pr.Sources
-	m.Tools = map[string]string{}
+	m.Tools, m.Machines = map[string]string{}, map[string]string{}
 	m.Images = map[string]string{"toolchain " + pr.Toolchain.Ref: pr.Toolchain.ID}
 	for k, v := range pr.Toolchain.Packages {
 		m.Tools["toolchain "+k] = v
@@ -285,7 +291,7 @@ func (r *runner) series(ctx context.Context, v VMM) (SeriesStatus, error) {
 	}()
 	st.Status, st.Observers, st.Observer = Ran, s.obs.Names(), s.primary
 	plan := r.o.Plan
-	plan.Series, plan.RawDir, plan.Log = v.Key, r.run.RawDir(), log
+	plan.Series, plan.RawDir, plan.Log, plan.AbortAfter = v.Key, r.run.RawDir(), log, AbortAfter
 	plan.Base = r.run.Dir() // raw paths relative to the run directory: valid after Commit
 	st.Planned = plan.Reps
 	fmt.Fprintf(outOr(r.o.Out), "fig10: %s: %d boots (+%d warm-up), observers %s, CPUs %s\n",
@@ -377,6 +383,13 @@ func (r *runner) collect(v VMM, s *setup, res rep.Result[boottime.Boot], st *Ser
 			r.phases[v.Key][obs][ph] = stats.Summarize(xs)
 		}
 	}
+	if res.Aborted != "" {
+		// The boots left out count as failed: the series did not give what was planned.
+		booted := len(res.Warmups) + len(res.Runs)
+		st.Status, st.Failed = Failed, st.Planned-len(rows)
+		st.Reason = fmt.Sprintf("%s; series stopped after %d of %d boots (warm-up included)", res.Aborted, booted, st.Planned+r.o.Plan.Warmup)
+		return nil
+	}
 	if len(rows) == 0 {
 		st.Status = Failed
 		st.Reason = fmt.Sprintf("none of %d boots succeeded", st.Planned)
@@ -453,6 +466,16 @@ func (r *runner) setup(ctx context.Context, v VMM, kernel string, st *SeriesStat
 		args, err := q.Args()
 		if err != nil {
 			return nil, err
+		}
+		st.Machine, _ = q.MachineOptions()
+		leaf := q.TSCFrequencyLeaf()
+		st.TSCLeaf = &leaf
+		r.manifest.Machines[v.Key] = st.Machine
+		if !leaf {
+			st.Notes = append(st.Notes, noTSCLeafNote(r.o.Accel))
+			if v.Key == QEMUMicroVM {
+				st.Notes = append(st.Notes, "deviation: microvm with pit=on (the paper: pit=off): without the TSC-frequency leaf the guest polls the PIT to calibrate its clock and would never boot without it")
+			}
 		}
 		st.Command = append([]string{bin}, args...)
 		s.target = q
@@ -568,6 +591,15 @@ func (r *runner) observe(v VMM, s *setup, st *SeriesStatus) error {
 	default:
 		return notRun("no observer selected: OBSERVERS=" + strings.Join(r.o.Observers, ","))
 	}
+}
+
+// noTSCLeafNote says why a QEMU series' guest part includes a clock calibration.
+func noTSCLeafNote(accel string) string {
+	why := "ACCEL=tcg: TCG has no CPUID leaf 0x40000010"
+	if accel != vmm.TCG {
+		why = "the CPU model (QEMU_CPU) has no invariant TSC (+invtsc), so QEMU gives no CPUID leaf 0x40000010"
+	}
+	return why + ": the guest calibrates its TSC against the i8254 PIT (a 100 ms delay in Unikraft 7fd6797), which is in its guest part"
 }
 
 // runnable says why bin cannot be executed ("" when it can): missing, not executable, or

@@ -33,6 +33,10 @@ type SeriesStatus struct {
 	Binary  string   `json:"binary,omitempty"`
 	Version string   `json:"version,omitempty"`
 	Command []string `json:"command,omitempty"` // without the observers' devices
+	// Machine is QEMU's -machine value; TSCLeaf whether the guest had CPUID leaf 0x40000010
+	// (its TSC frequency; without it Unikraft calibrates 100 ms against the PIT). QEMU only.
+	Machine string `json:"machine,omitempty"`
+	TSCLeaf *bool  `json:"tsc_frequency_leaf,omitempty"`
 	// Observers watched the boots; Observer is the one whose numbers are in <vmm>.csv.
 	Observers []string `json:"observers,omitempty"`
 	Observer  string   `json:"observer,omitempty"`

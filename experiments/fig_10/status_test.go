@@ -113,19 +113,26 @@ func TestAFixtureIsNeverJudgedAsUnikraft(t *testing.T) {
 
 func TestRunChartFootnotes(t *testing.T) {
 	dir := writeRun(t, "kvm", QEMU, Firecracker)
-	writeStatus(t, dir, "", RunStatus{Series: []SeriesStatus{{VMM: Solo5, Status: NotRun, Reason: "needs the ftrace observer, which needs root " + strings.Repeat("x", 200)}}})
+	hang := "3 consecutive repetitions stopped the same way: entry marker (port 1112) seen, main marker (port 1500) never; " +
+		"timed out after 1m0s; series stopped after 3 of 27 boots (warm-up included)"
+	writeStatus(t, dir, "", RunStatus{Series: []SeriesStatus{
+		{VMM: Solo5, Status: NotRun, Reason: "needs the ftrace observer, which needs root " + strings.Repeat("x", 200)},
+		{VMM: QEMUMicroVM, Status: Failed, Reason: hang}}})
 	d, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := svg(t, d, d.Provenance)
-	for _, want := range []string{"Timed on the host", "RELEASE-0.13.0", "Solo5 — not run: needs the ftrace observer, which needs root", "…"} {
+	// Long reasons are wrapped, never cut: each line is one text element of the SVG.
+	for _, want := range []string{"Timed on the host", "RELEASE-0.13.0", "Solo5 — not run: needs the ftrace observer, which needs root",
+		"QEMU (MicroVM) — failed: 3 consecutive repetitions stopped the same way: entry marker (port 1112) seen, main marker (port",
+		"1500) never; timed out after 1m0s; series stopped after 3 of 27 boots (warm-up included)"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("SVG has no footnote %q", want)
 		}
 	}
-	if strings.Contains(s, strings.Repeat("x", 150)) {
-		t.Error("a long reason was not cut")
+	if strings.Contains(s, "…") || strings.Contains(s, strings.Repeat("x", footnoteWidth+1)) {
+		t.Error("a footnote was cut, or a line is wider than footnoteWidth")
 	}
 	if p, _ := Paper(); strings.Contains(svg(t, p, figure.Paper), "Timed on the host") {
 		t.Error("the paper's figure got a run's footnotes")
@@ -167,5 +174,30 @@ func TestObserversFollowTheHost(t *testing.T) {
 		if s.obs.Ftrace != nil {
 			t.Errorf("%+v: ftrace opened", c)
 		}
+	}
+}
+
+// A guest without the TSC-frequency leaf (always under TCG) spends 100 ms calibrating its
+// clock against the PIT inside its guest part: the plot's subtitle and the verdict say so.
+func TestCalibrationWithoutTheTSCLeafIsNamed(t *testing.T) {
+	no, yes := false, true
+	dir := writeRun(t, "tcg", QEMU, QEMUMicroVM, QEMU1NIC)
+	writeStatus(t, dir, "", RunStatus{Series: []SeriesStatus{
+		{VMM: QEMU, Status: Ran, TSCLeaf: &no}, {VMM: QEMUMicroVM, Status: Ran, TSCLeaf: &no}, {VMM: QEMU1NIC, Status: Ran, TSCLeaf: &yes}}})
+	d, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "guest part (QEMU, QEMU (MicroVM)) includes a 100 ms TSC calibration on the PIT"
+	if s := svg(t, d, d.Provenance); !strings.Contains(s, want) {
+		t.Errorf("subtitle lacks %q", want)
+	}
+	if notes := strings.Join(verified(t, d).Notes, "\n"); !strings.Contains(notes, want) || !strings.Contains(notes, "tscclock.c") {
+		t.Errorf("verdict notes lack the calibration:\n%s", notes)
+	}
+	// Runs that do not record the leaf (older runs, the paper's data) get no such note.
+	p, _ := Paper()
+	if len(p.Calibrating()) != 0 {
+		t.Error("the paper's data is said to calibrate")
 	}
 }

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/unikraft-eurosys21/artifact/internal/rep"
 	"github.com/unikraft-eurosys21/artifact/internal/vmm"
 )
 
@@ -64,9 +66,26 @@ type Boot struct {
 	// Timelines are what each observer saw (CLOCK_MONOTONIC ns), the samples' source.
 	Timelines []Timeline `json:"timelines"`
 	Raw       []string   `json:"raw,omitempty"` // relative to Options.Base when it was set
+	// Stop says, for a failed boot, how far it got and how it ended, in words that are the
+	// same for every boot that stopped the same way (no pids, no times): "entry marker
+	// (port 1112) seen, main marker (port 1500) never; timed out after 1m0s".
+	Stop string `json:"stop,omitempty"`
 
 	base string // Options.Base
 }
+
+// StopError is a failed boot's error with its observed stop (Boot.Stop), which the
+// repetition engine compares across boots (rep.Plan.AbortAfter).
+type StopError struct {
+	Observed string
+	Err      error
+}
+
+func (e *StopError) Error() string { return e.Err.Error() }
+func (e *StopError) Unwrap() error { return e.Err }
+
+// ObservedStop implements rep.Stopper.
+func (e *StopError) ObservedStop() string { return e.Observed }
 
 // Timeline returns what the named observer saw.
 func (b Boot) Timeline(observer string) (Timeline, bool) {
@@ -138,30 +157,46 @@ func Run(ctx context.Context, target Target, obs Observers, opts Options) (b Boo
 		return b, err
 	}
 	b.Pid = p.Pid()
-	exit, werr := p.Wait(or(opts.Timeout, time.Minute))
+	timeout := or(opts.Timeout, time.Minute)
+	exit, werr := p.Wait(timeout)
 	b.Exit = exit
+	timedOut := errors.Is(werr, vmm.ErrTimeout) || errors.Is(werr, rep.ErrTimeout)
+	if timedOut {
+		// One wording whichever deadline fired first: Wait's own or the repetition's.
+		werr = fmt.Errorf("%s (pid %d) killed: %w after %v", p.Name, b.Pid, vmm.ErrTimeout, timeout)
+	}
 	var errs []error
 	if werr != nil {
 		errs = append(errs, werr)
 	}
+	seen := map[int]bool{} // marker ports any observer saw, also in a failed boot
 	errs = append(errs, b.keep(opts.Raw, ".console.log", p.Console()))
 	if obs.Ftrace != nil {
 		trace, rerr := obs.Ftrace.Read()
 		errs = append(errs, b.keep(opts.Raw, ".ftrace.txt", trace))
 		if rerr != nil {
 			errs = append(errs, rerr)
-		} else if werr == nil {
+		} else {
 			tl, perr := ParseTrace(bytes.NewReader(trace), b.Pid)
-			if perr != nil {
+			switch {
+			case perr != nil && werr == nil:
 				errs = append(errs, fmt.Errorf("ftrace: %w", perr))
-			} else {
-				errs = append(errs, b.add(tl, opts, exit, obs.Ftrace.SeesKVMRun(), trace))
+			case perr == nil:
+				for port := range tl.Ports {
+					seen[port] = true
+				}
+				if werr == nil {
+					errs = append(errs, b.add(tl, opts, exit, obs.Ftrace.SeesKVMRun(), trace))
+				}
 			}
 		}
 	}
 	if dc != nil {
 		tl, raw, derr := dc.finish(exit.Started)
 		errs = append(errs, b.keep(opts.Raw, ".debugcon.txt", raw))
+		for port := range tl.Ports {
+			seen[port] = true
+		}
 		if derr != nil {
 			errs = append(errs, derr)
 		} else if werr == nil {
@@ -169,10 +204,52 @@ func Run(ctx context.Context, target Target, obs Observers, opts Options) (b Boo
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return b, fmt.Errorf("boot of %s (pid %d): %w", p.Name, b.Pid, err)
+		b.Stop = stopOf(opts.Markers, seen, timedOut, timeout, werr, exit)
+		return b, &StopError{Observed: b.Stop, Err: fmt.Errorf("boot of %s (pid %d): %w", p.Name, b.Pid, err)}
 	}
 	return b, nil
 }
+
+// stopOf describes how far a failed boot got (which markers were seen) and how it ended,
+// without pids or times, so that boots that stopped the same way have the same text.
+func stopOf(m Markers, seen map[int]bool, timedOut bool, timeout time.Duration, werr error, e vmm.Exit) string {
+	marker := func(name string, port int) string { return fmt.Sprintf("%s marker (port %d)", name, port) }
+	var got, never []string
+	if m.Entry != 0 {
+		if seen[m.Entry] {
+			got = append(got, marker("entry", m.Entry))
+		} else {
+			never = append(never, marker("entry", m.Entry))
+		}
+	}
+	if seen[m.Main] {
+		got = append(got, marker("main", m.Main))
+	} else {
+		never = append(never, marker("main", m.Main))
+	}
+	var s string
+	switch {
+	case len(got) == 0:
+		s = "no marker seen (" + strings.Join(never, ", ") + " never)"
+	case len(never) == 0:
+		s = strings.Join(got, " and ") + " seen"
+	default:
+		s = strings.Join(got, ", ") + " seen, " + strings.Join(never, ", ") + " never"
+	}
+	switch {
+	case timedOut:
+		return s + "; timed out after " + timeout.String()
+	case werr != nil:
+		return s + "; " + pidless.ReplaceAllString(werr.Error(), "")
+	case len(never) > 0:
+		return s + "; the VMM ended (" + e.String() + ")"
+	default:
+		return s + "; the VMM ended (" + e.String() + ") but the observers' times did not give a boot (see the error)"
+	}
+}
+
+// pidless removes the pids from an error text.
+var pidless = regexp.MustCompile(` \(pid \d+\)`)
 
 func (b *Boot) add(tl Timeline, opts Options, e vmm.Exit, wantKVMRun bool, trace []byte) error {
 	if tl.Observer == "ftrace" && tl.Exec == 0 && !traceHas(trace, b.Pid) {

@@ -334,6 +334,15 @@ func TestGuestThatNeverReachesMainTimesOut(t *testing.T) {
 	if !errors.Is(err, vmm.ErrTimeout) {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
+	// What was observed, in words equal for every boot that stopped so (rep.Plan.AbortAfter).
+	var stop rep.Stopper
+	want := "entry marker (port 1112) seen, main marker (port 1500) never; timed out after 1s"
+	if !errors.As(err, &stop) || stop.ObservedStop() != want || b.Stop != want {
+		t.Errorf("observed stop %q (boot %q), want %q", stop.ObservedStop(), b.Stop, want)
+	}
+	if !strings.Contains(err.Error(), "killed: timed out after 1s") {
+		t.Errorf("timeout wording: %v", err)
+	}
 	if !b.Exit.Stopped || b.Pid == 0 {
 		t.Errorf("exit %+v", b.Exit)
 	}
@@ -354,6 +363,9 @@ func TestGuestThatExitsEarlyIsAFailedBoot(t *testing.T) {
 	b, err := boottime.Run(context.Background(), microvm(t, vmm.TCG, testguest.ExitEarly), boottime.Observers{Debugcon: true}, boottime.Options{Accel: vmm.TCG})
 	if err == nil || !strings.Contains(err.Error(), "never wrote port 1500") {
 		t.Fatalf("err = %v", err)
+	}
+	if want := "entry marker (port 1112) seen, main marker (port 1500) never; the VMM ended (exit code 3)"; b.Stop != want {
+		t.Errorf("observed stop %q, want %q", b.Stop, want)
 	}
 	if b.Exit.Code != testguest.ExitEarlyCode {
 		t.Errorf("exit %v, want code %d", b.Exit, testguest.ExitEarlyCode)

@@ -24,6 +24,15 @@ import (
 // between the guest's outb and the timestamp is KVM's exit to QEMU and QEMU's handling of it
 // (or TCG's helper), ~25 µs under KVM.
 //
+// All markers of a boot are converted with one offset between the two clocks, read once
+// when the boot is over. Reading it per marker (as this observer first did) put each
+// marker's own measuring error into its time: a reader thread preempted between its clock
+// readings shifted one marker by up to half the preemption, which under TCG on a loaded
+// 2-CPU host put port 1112 after port 1500 (1 boot in ~300). The kernel stamps both markers
+// on the same clock, so with one offset their order and distance are the kernel's. The
+// offset is also read before the boot: a wall-clock step in between (settimeofday, an NTP
+// step; slewing moves both clocks alike) would shift the markers, and fails the boot.
+//
 // The exec anchor is the harness's reading just before it forks the VMM (vmm.Exit.Started),
 // taken by running code rather than after a wake-up: it precedes the exec by Go's process
 // start, the fork and the execve, ~0.4 ms, a small constant rather than a wake-up delay
@@ -36,6 +45,7 @@ type debugcon struct {
 	stopR   int // poll wakes on this pipe when the probe is abandoned
 	stopW   int
 	err     error
+	before  clockOffset // CLOCK_REALTIME − CLOCK_MONOTONIC before the boot
 }
 
 type portReader struct {
@@ -46,7 +56,7 @@ type portReader struct {
 }
 
 type mark struct {
-	t       time.Duration // kernel receive timestamp, CLOCK_MONOTONIC
+	real    time.Duration // kernel receive timestamp, CLOCK_REALTIME (converted in finish)
 	arrived time.Duration // when the reader got it, CLOCK_MONOTONIC
 	b       byte
 }
@@ -57,7 +67,7 @@ func attachDebugcon(q *vmm.QEMU, m Markers) (*debugcon, error) {
 	if err := unix.Pipe2(stop[:], unix.O_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("debugcon: pipe: %w", err)
 	}
-	d := &debugcon{stopR: stop[0], stopW: stop[1], done: make(chan struct{})}
+	d := &debugcon{stopR: stop[0], stopW: stop[1], done: make(chan struct{}), before: readClockOffset()}
 	fail := func(err error) (*debugcon, error) {
 		close(d.done)
 		d.close()
@@ -139,15 +149,14 @@ func (d *debugcon) read() {
 				return
 			}
 			for _, b := range buf[:n] {
-				r.marks = append(r.marks, mark{t: t, arrived: arrived, b: b})
+				r.marks = append(r.marks, mark{real: t, arrived: arrived, b: b})
 			}
 		}
 	}
 }
 
-// kernelTimestamp extracts the SCM_TIMESTAMPNS (CLOCK_REALTIME) of a received message and
-// converts it to CLOCK_MONOTONIC with the clocks' current offset. Both clocks advance at the
-// same (NTP-disciplined) rate; only a step of the wall clock in between would shift it.
+// kernelTimestamp extracts the SCM_TIMESTAMPNS of a received message: CLOCK_REALTIME, the
+// only clock socket timestamps have.
 func kernelTimestamp(oob []byte) (time.Duration, error) {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
@@ -156,20 +165,38 @@ func kernelTimestamp(oob []byte) (time.Duration, error) {
 	for _, m := range msgs {
 		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
 			ts := (*unix.Timespec)(unsafe.Pointer(&m.Data[0]))
-			return time.Duration(ts.Nano()) - realtimeOffset(), nil
+			return time.Duration(ts.Nano()), nil
 		}
 	}
 	return 0, errors.New("no kernel timestamp on the marker (SO_TIMESTAMPNS unsupported?)")
 }
 
-// realtimeOffset is CLOCK_REALTIME − CLOCK_MONOTONIC, from readings bracketing one another.
-func realtimeOffset() time.Duration {
-	var a, b unix.Timespec
-	unix.ClockGettime(unix.CLOCK_REALTIME, &a)
-	m := vmm.Monotonic()
-	unix.ClockGettime(unix.CLOCK_REALTIME, &b)
-	return time.Duration(a.Nano()+(b.Nano()-a.Nano())/2) - m
+// clockOffset is CLOCK_REALTIME − CLOCK_MONOTONIC, read with an uncertainty of ±Err.
+type clockOffset struct {
+	Offset, Err time.Duration
 }
+
+// readClockOffset reads the offset between the clocks from a monotonic reading bracketed by
+// two realtime readings, keeping the tightest of a few brackets: a preemption inside one
+// bracket only widens that bracket. A variable, so a test can make it misbehave.
+var readClockOffset = func() clockOffset {
+	best := clockOffset{Err: -1}
+	for range 5 {
+		var a, b unix.Timespec
+		unix.ClockGettime(unix.CLOCK_REALTIME, &a)
+		m := vmm.Monotonic()
+		unix.ClockGettime(unix.CLOCK_REALTIME, &b)
+		half := time.Duration(b.Nano()-a.Nano()) / 2
+		if best.Err < 0 || half < best.Err {
+			best = clockOffset{Offset: time.Duration(a.Nano()) + half - m, Err: half}
+		}
+	}
+	return best
+}
+
+// stepTolerance is how far the clocks' offset may move during a boot before the boot is
+// failed as a wall-clock step (beyond the readings' own uncertainty).
+const stepTolerance = time.Millisecond
 
 // finish waits (bounded) for the reader to see EOF on every socket, then builds the
 // timeline. exec is the harness's CLOCK_MONOTONIC reading of the VMM's exec.
@@ -182,15 +209,21 @@ func (d *debugcon) finish(exec time.Duration) (Timeline, []byte, error) {
 	}
 	d.close() // waits for the reader
 	err = errors.Join(err, d.err)
+	after := readClockOffset()
+	if step := after.Offset - d.before.Offset; step.Abs() > after.Err+d.before.Err+stepTolerance {
+		err = errors.Join(err, fmt.Errorf("debugcon: the wall clock (CLOCK_REALTIME, the clock of the markers' socket timestamps) was stepped by %v during the boot; its markers cannot be placed on CLOCK_MONOTONIC", step))
+	}
 	tl := Timeline{Observer: "debugcon", Exec: exec, Ports: map[int]time.Duration{}}
 	var raw strings.Builder
-	fmt.Fprintf(&raw, "# debugcon marker log, CLOCK_MONOTONIC ns: kernel receive timestamp of each byte, then the reader's arrival time\n# exec %d\n", exec.Nanoseconds())
+	fmt.Fprintf(&raw, "# debugcon marker log, CLOCK_MONOTONIC ns: kernel receive timestamp of each byte, then the reader's arrival time\n"+
+		"# exec %d\n# CLOCK_REALTIME - CLOCK_MONOTONIC: %d ns (±%d) before the boot, %d ns (±%d) after; markers converted with the latter\n",
+		exec.Nanoseconds(), d.before.Offset.Nanoseconds(), d.before.Err.Nanoseconds(), after.Offset.Nanoseconds(), after.Err.Nanoseconds())
 	for _, r := range d.readers {
 		for _, m := range r.marks {
-			fmt.Fprintf(&raw, "%d port=%d byte=%#02x arrived=%d\n", m.t.Nanoseconds(), r.port, m.b, m.arrived.Nanoseconds())
+			fmt.Fprintf(&raw, "%d port=%d byte=%#02x arrived=%d\n", (m.real - after.Offset).Nanoseconds(), r.port, m.b, m.arrived.Nanoseconds())
 		}
 		if len(r.marks) > 0 {
-			tl.Ports[r.port] = r.marks[0].t
+			tl.Ports[r.port] = r.marks[0].real - after.Offset
 		}
 	}
 	return tl, []byte(raw.String()), err

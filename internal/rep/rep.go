@@ -39,6 +39,30 @@ type Plan struct {
 	Base string
 	// Log receives one debug line per repetition and a warning per failure; nil is quiet.
 	Log logrus.FieldLogger
+	// AbortAfter stops the series after this many consecutive failed repetitions (warm-ups
+	// included) whose errors report the same observed stop (see Stopper): a guest that hangs
+	// the same way three times will hang the rest, and each costs a whole Timeout. 0 never
+	// stops early. Failures without an observed stop never count.
+	AbortAfter int
+}
+
+// ErrTimeout is wrapped by the cause of a repetition's context when its Timeout expired.
+var ErrTimeout = errors.New("timed out")
+
+// Stopper is an error that says how far the measured thing got and how it ended, in words
+// that are equal for repetitions that stopped the same way (no pids, no times), e.g.
+// "entry marker (port 1112) seen, main marker (port 1500) never; timed out after 1m0s".
+type Stopper interface {
+	ObservedStop() string
+}
+
+// observedStop is err's observed stop, "" when it does not say.
+func observedStop(err error) string {
+	var s Stopper
+	if errors.As(err, &s) {
+		return s.ObservedStop()
+	}
+	return ""
 }
 
 // FromEnv overrides p.Reps with REPS and p.Warmup with WARMUP when they are set.
@@ -86,6 +110,9 @@ type Outcome[T any] struct {
 	Err    string        `json:"error,omitempty"` // why it failed
 	Raw    []string      `json:"raw,omitempty"`   // raw log files, also for failures
 	Wall   time.Duration `json:"wall_ns"`         // the repetition's duration as the engine saw it
+	// Stop is the failure's observed stop when the error says it (see Stopper).
+	Stop string `json:"stop,omitempty"`
+	err  error
 }
 
 // Result is one series' repetitions.
@@ -97,6 +124,9 @@ type Result[T any] struct {
 	Failed  int          `json:"failed"` // failed measured repetitions
 	// Interrupted is set when the run was cancelled (Ctrl-C) before all repetitions ran.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Aborted says why the series stopped early (Plan.AbortAfter): "3 consecutive
+	// repetitions stopped the same way: <observed stop>"; the rest were not run.
+	Aborted string `json:"aborted,omitempty"`
 	// Wall is the duration of the measured repetitions' loop, warm-ups excluded.
 	Wall time.Duration `json:"wall_ns"`
 }
@@ -121,6 +151,9 @@ func (r Result[T]) Summary() string {
 	if r.Interrupted {
 		s += fmt.Sprintf(", interrupted after %d", len(r.Runs))
 	}
+	if r.Aborted != "" {
+		s += fmt.Sprintf(", stopped after %d: %s", len(r.Runs), r.Aborted)
+	}
 	if len(r.Warmups) > 0 {
 		s += fmt.Sprintf(" (+%d warm-up)", len(r.Warmups))
 	}
@@ -130,7 +163,7 @@ func (r Result[T]) Summary() string {
 // Err is nil when every planned repetition ran and succeeded; otherwise it says how many
 // failed, why the first did, and where its raw logs are.
 func (r Result[T]) Err() error {
-	if r.Failed == 0 && !r.Interrupted {
+	if r.Failed == 0 && !r.Interrupted && r.Aborted == "" {
 		return nil
 	}
 	msg := r.Summary()
@@ -153,13 +186,14 @@ func (r Result[T]) Verify(v *verify.Report) {
 	v.Claim(r.Series+": every repetition succeeded",
 		fmt.Sprintf("%d of %d", r.Planned, r.Planned),
 		fmt.Sprintf("%d of %d", ok, r.Planned),
-		ok == r.Planned && !r.Interrupted)
+		ok == r.Planned && !r.Interrupted && r.Aborted == "")
 }
 
 // Run performs p.Warmup warm-up repetitions, then p.Reps measured ones, calling measure for
 // each with a context bounded by p.Timeout. A failed repetition is recorded and counted;
-// the loop goes on. Cancelling ctx stops the loop: the result so far is returned with
-// Interrupted set and an error saying so.
+// the loop goes on, unless p.AbortAfter consecutive ones stopped the same way: then the
+// series ends with Aborted set (no error: the result says it). Cancelling ctx stops the
+// loop: the result so far is returned with Interrupted set and an error saying so.
 func Run[T any](ctx context.Context, p Plan, measure func(context.Context, Rep) (T, error)) (Result[T], error) {
 	res := Result[T]{Series: p.Series, Planned: p.Reps}
 	if p.Reps < 1 || p.Warmup < 0 {
@@ -178,7 +212,9 @@ func Run[T any](ctx context.Context, p Plan, measure func(context.Context, Rep) 
 	one := func(r Rep) (Outcome[T], bool) {
 		rctx, cancel := ctx, context.CancelFunc(func() {})
 		if p.Timeout > 0 {
-			rctx, cancel = context.WithTimeoutCause(ctx, p.Timeout, fmt.Errorf("%s timed out after %v", r, p.Timeout))
+			// The same words as the VMM driver's own timeout ("killed: timed out after 1m0s");
+			// the repetition is named by the log fields and the outcome.
+			rctx, cancel = context.WithTimeoutCause(ctx, p.Timeout, fmt.Errorf("%w after %v", ErrTimeout, p.Timeout))
 		}
 		start := time.Now()
 		v, err := measure(rctx, r)
@@ -194,7 +230,7 @@ func Run[T any](ctx context.Context, p Plan, measure func(context.Context, Rep) 
 			log.WithField("rep", r.String()).Debugf("ok in %v", o.Wall.Round(time.Microsecond))
 			return o, true
 		}
-		o.Err = err.Error()
+		o.Err, o.Stop, o.err = err.Error(), observedStop(err), err
 		if ctx.Err() != nil { // the whole run was cancelled, not this repetition's fault
 			return o, false
 		}
@@ -206,6 +242,26 @@ func Run[T any](ctx context.Context, p Plan, measure func(context.Context, Rep) 
 			return ""
 		}
 		return filepath.Join(p.RawDir, p.Series, fmt.Sprintf("%s-%02d", kind, i))
+	}
+	// same counts the consecutive failures with the observed stop last.
+	var last string
+	same := 0
+	abort := func(o Outcome[T]) bool {
+		stop := observedStop(o.err)
+		switch {
+		case o.OK || stop == "":
+			last, same = "", 0
+		case stop == last:
+			same++
+		default:
+			last, same = stop, 1
+		}
+		if p.AbortAfter > 0 && same >= p.AbortAfter {
+			res.Aborted = fmt.Sprintf("%d consecutive repetitions stopped the same way: %s", same, last)
+			log.Warnf("stopping the series: %s", res.Aborted)
+			return true
+		}
+		return false
 	}
 	interrupted := func() (Result[T], error) {
 		res.Interrupted = true
@@ -220,6 +276,9 @@ func Run[T any](ctx context.Context, p Plan, measure func(context.Context, Rep) 
 			return interrupted()
 		}
 		res.Warmups = append(res.Warmups, o)
+		if abort(o) {
+			return res, nil
+		}
 	}
 	start := time.Now()
 	for i := 1; i <= p.Reps; i++ {
@@ -235,6 +294,9 @@ func Run[T any](ctx context.Context, p Plan, measure func(context.Context, Rep) 
 		res.Runs = append(res.Runs, o)
 		if !o.OK {
 			res.Failed++
+		}
+		if abort(o) {
+			break
 		}
 	}
 	res.Wall = time.Since(start)

@@ -81,11 +81,57 @@ func TestTimeoutPerRepetition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Failed != 1 || !strings.Contains(res.Runs[1].Err, "repetition 2 timed out after 50ms") {
+	if res.Failed != 1 || res.Runs[1].Err != "timed out after 50ms" {
 		t.Errorf("outcome %+v", res.Runs[1])
 	}
 	if len(res.Runs) != 3 {
 		t.Errorf("the loop stopped after a timeout: %d runs", len(res.Runs))
+	}
+}
+
+// stopped is a failure that says how it stopped, as a boot's error does.
+type stopped struct{ how string }
+
+func (s stopped) Error() string        { return "boot failed: " + s.how }
+func (s stopped) ObservedStop() string { return s.how }
+
+// A guest that hangs after its entry marker costs AbortAfter timeouts, not REPS: the series
+// stops and says what was observed.
+func TestSeriesStopsAfterConsecutiveFailuresThatStoppedTheSameWay(t *testing.T) {
+	hang := stopped{"entry marker (port 1112) seen, main marker (port 1500) never; timed out after 1m0s"}
+	calls := 0
+	res, err := rep.Run(context.Background(), rep.Plan{Series: "s", Reps: 26, Warmup: 1, AbortAfter: 3},
+		func(ctx context.Context, r rep.Rep) (int, error) {
+			calls++
+			return 0, hang
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 3 || len(res.Warmups) != 1 || len(res.Runs) != 2 || res.Failed != 2 {
+		t.Errorf("%d boots (%d warm-up, %d measured, %d failed); want 3 in all", calls, len(res.Warmups), len(res.Runs), res.Failed)
+	}
+	want := "3 consecutive repetitions stopped the same way: " + hang.how
+	if res.Aborted != want || res.Runs[1].Stop != hang.how {
+		t.Errorf("aborted %q, stop %q", res.Aborted, res.Runs[1].Stop)
+	}
+	if e := res.Err(); e == nil || !strings.Contains(e.Error(), want) {
+		t.Errorf("Err() = %v", e)
+	}
+}
+
+// Different stops, a success in between, or failures that do not say how they stopped do
+// not stop the series.
+func TestSeriesGoesOnWhenFailuresDiffer(t *testing.T) {
+	errs := map[int]error{
+		1: stopped{"a"}, 2: stopped{"a"}, 3: stopped{"b"}, 4: stopped{"b"}, // different stops
+		6: stopped{"c"}, 7: stopped{"c"}, // 5 succeeded
+		8: errors.New("x"), 9: errors.New("x"), 10: errors.New("x"), // no observed stop
+	}
+	res, err := rep.Run(context.Background(), rep.Plan{Series: "s", Reps: 10, AbortAfter: 3},
+		func(ctx context.Context, r rep.Rep) (int, error) { return r.Index, errs[r.Index] })
+	if err != nil || res.Aborted != "" || len(res.Runs) != 10 || res.Failed != 9 {
+		t.Errorf("aborted %q after %d runs (%d failed), err %v", res.Aborted, len(res.Runs), res.Failed, err)
 	}
 }
 

@@ -30,7 +30,10 @@ type Manifest struct {
 	Tools     map[string]string `json:"tools,omitempty"`     // tool → version
 	Images    map[string]string `json:"images,omitempty"`    // container image → id
 	Sources   any               `json:"sources,omitempty"`   // source pins used
-	Notes     []string          `json:"notes,omitempty"`
+	// Machines are the VMs' machine options per series (QEMU's -machine), which may
+	// follow the accelerator.
+	Machines map[string]string `json:"machines,omitempty"`
+	Notes    []string          `json:"notes,omitempty"`
 }
 
 // NewManifest starts a manifest for a run, recording the command line and bundle commit.

@@ -26,10 +26,15 @@ const DefaultMAC = "aa:bb:cc:00:01:01"
 
 // machineOptions are the paper's -M options (original-artifact.md §3.3). The paper ran pc
 // as QEMU's default machine, with -no-reboot, and microvm with -overcommit mem-lock=on.
+// microvm's pit=off holds only where the guest finds its TSC frequency in CPUID leaf
+// 0x40000010 (see MachineOptions).
 var machineOptions = map[string]string{
 	"pc":      "pc",
 	"microvm": "microvm,x-option-roms=off,pit=off,pic=off,rtc=on",
 }
+
+// microvmWithPIT is microvm with the i8254 PIT, for guests without the TSC-frequency leaf.
+const microvmWithPIT = "microvm,x-option-roms=off,pit=on,pic=off,rtc=on"
 
 // QEMU configures one QEMU virtual machine. Every field renders to command-line options
 // (see Args), so this struct is the complete list of what the harness can change.
@@ -67,6 +72,10 @@ type QEMU struct {
 	// Name, when set, renders -name <Name>,debug-threads=on: QEMU then names its vCPU
 	// threads "CPU <n>/KVM", which is how they are found to be pinned one by one.
 	Name string
+	// PIT forces microvm's i8254 PIT "on" or "off"; empty (what the harness uses) follows
+	// TSCFrequencyLeaf. Forcing "off" without the leaf reproduces the hang of Unikraft
+	// 7fd6797 on microvm under TCG (tests); pc always has its PIT.
+	PIT string
 }
 
 // NIC is a virtio-net device backed by a tap device that the driver creates.
@@ -99,12 +108,60 @@ func (q *QEMU) CPUModel() string {
 	return DefaultCPU
 }
 
+// TSCFrequencyLeaf reports whether the guest finds its TSC frequency in the hypervisor's
+// CPUID leaf 0x40000010. QEMU provides that leaf only under KVM, and only when the TSC is
+// stable and known: a CPU model with an invariant TSC (+invtsc, as DefaultCPU) or an
+// explicit tsc-frequency. Without it, Unikraft of the paper's era (7fd6797,
+// plat/kvm/x86/tscclock.c) calibrates its TSC against a 100 ms delay polled on the i8254
+// PIT, which then is part of the measured guest boot; TCG never has the leaf.
+func (q *QEMU) TSCFrequencyLeaf() bool {
+	if q.accel() != "kvm" {
+		return false
+	}
+	leaf := false
+	for _, f := range strings.Split(q.CPUModel(), ",") {
+		switch {
+		case f == "+invtsc" || f == "invtsc=on" || f == "invtsc=true" || strings.HasPrefix(f, "tsc-frequency="):
+			leaf = true
+		case f == "-invtsc" || f == "invtsc=off" || f == "invtsc=false":
+			leaf = false
+		}
+	}
+	return leaf
+}
+
+// MachineOptions is the -machine value the VM will use. pc is the paper's. microvm is the
+// paper's (pit=off) when the guest has the TSC-frequency leaf (KVM with an invariant TSC);
+// without it (TCG, or a CPU model without +invtsc) the PIT stays on: the guest polls the
+// PIT to calibrate its clock, and with pit=off the reads never change and it never boots.
+func (q *QEMU) MachineOptions() (string, error) {
+	mopts, ok := machineOptions[q.machine()]
+	if !ok {
+		return "", fmt.Errorf("qemu: machine %q: expected pc or microvm", q.Machine)
+	}
+	if q.machine() != "microvm" {
+		return mopts, nil
+	}
+	switch q.PIT {
+	case "":
+		if !q.TSCFrequencyLeaf() {
+			mopts = microvmWithPIT
+		}
+	case "on":
+		mopts = microvmWithPIT
+	case "off":
+	default:
+		return "", fmt.Errorf("qemu: PIT %q: expected on, off or empty (follow the TSC-frequency leaf)", q.PIT)
+	}
+	return mopts, nil
+}
+
 // Args renders the command line (without the binary). It is deterministic: the same
 // configuration always gives the same arguments, which go into the raw logs.
 func (q *QEMU) Args() ([]string, error) {
-	mopts, ok := machineOptions[q.machine()]
-	if !ok {
-		return nil, fmt.Errorf("qemu: machine %q: expected pc or microvm", q.Machine)
+	mopts, err := q.MachineOptions()
+	if err != nil {
+		return nil, err
 	}
 	if a := q.accel(); a != "kvm" && a != "tcg" {
 		return nil, fmt.Errorf("qemu: accelerator %q: expected kvm or tcg", q.Accel)

@@ -131,6 +131,40 @@ func TestQEMUArgsArePapers(t *testing.T) {
 	}
 }
 
+// microvm's paper options (pit=off) hold only where the guest reads its TSC frequency from
+// CPUID 0x40000010; elsewhere Unikraft 7fd6797 polls the PIT for 100 ms and would hang.
+func TestMicroVMKeepsThePITWithoutTheTSCFrequencyLeaf(t *testing.T) {
+	t.Setenv("QEMU_CPU", "")
+	for _, c := range []struct {
+		q    vmm.QEMU
+		leaf bool
+		pit  string
+	}{
+		{vmm.QEMU{Machine: "microvm", Accel: "kvm"}, true, "pit=off"},                                       // DefaultCPU has +invtsc
+		{vmm.QEMU{Machine: "microvm", Accel: "kvm", CPU: "host,tsc-frequency=2000000000"}, true, "pit=off"}, // a known TSC
+		{vmm.QEMU{Machine: "microvm", Accel: "kvm", CPU: "host"}, false, "pit=on"},
+		{vmm.QEMU{Machine: "microvm", Accel: "kvm", CPU: "host,migratable=no,+invtsc,-invtsc"}, false, "pit=on"},
+		{vmm.QEMU{Machine: "microvm", Accel: "tcg"}, false, "pit=on"},
+		{vmm.QEMU{Machine: "microvm", Accel: "tcg", CPU: "max,+invtsc"}, false, "pit=on"}, // TCG never has the leaf
+		{vmm.QEMU{Machine: "microvm", Accel: "tcg", PIT: "off"}, false, "pit=off"},
+		{vmm.QEMU{Machine: "microvm", Accel: "kvm", PIT: "on"}, true, "pit=on"},
+	} {
+		m, err := c.q.MachineOptions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.q.TSCFrequencyLeaf() != c.leaf || !strings.Contains(m, ","+c.pit+",") || !strings.HasSuffix(m, "pic=off,rtc=on") {
+			t.Errorf("%+v: leaf %v, -machine %s; want leaf %v and %s", c.q, c.q.TSCFrequencyLeaf(), m, c.leaf, c.pit)
+		}
+	}
+	if m, _ := (&vmm.QEMU{Accel: "tcg"}).MachineOptions(); m != "pc" {
+		t.Errorf("pc under TCG: %s", m)
+	}
+	if _, err := (&vmm.QEMU{Machine: "microvm", PIT: "maybe"}).MachineOptions(); err == nil {
+		t.Error("PIT=maybe accepted")
+	}
+}
+
 func TestQEMUNoMemLock(t *testing.T) {
 	args, _ := (&vmm.QEMU{Machine: "microvm", Kernel: "k", NoMemLock: true}).Args()
 	if slices.Contains(args, "-overcommit") {
