@@ -42,13 +42,15 @@ type Placed struct {
 // Spec is everything an image is built from. Its content hash (with the toolchain image's id)
 // names the image in the cache.
 type Spec struct {
-	Name     string            `json:"name"` // e.g. "fig10-stat"; file-name safe
-	Core     Tree              `json:"core"` // the Unikraft tree (make -C)
-	Libs     []Tree            `json:"libs"` // external libraries and platforms (L=), in order
-	App      map[string][]byte `json:"-"`    // the application directory's files (A=)
-	Config   []string          `json:"config"`
-	Edits    []Edit            `json:"edits,omitempty"` // applied to the copy of Core
-	Archives []Placed          `json:"archives,omitempty"`
+	Name   string            `json:"name"` // e.g. "fig10-stat"; file-name safe
+	Core   Tree              `json:"core"` // the Unikraft tree (make -C)
+	Libs   []Tree            `json:"libs"` // external libraries and platforms (L=), in order
+	App    map[string][]byte `json:"-"`    // the application directory's files (A=)
+	Config []string          `json:"config"`
+	Edits  []Edit            `json:"edits,omitempty"` // applied to the copy of Core
+	// Steps are applied after Edits, in order, to the copies of Core and the application.
+	Steps    []Step   `json:"steps,omitempty"`
+	Archives []Placed `json:"archives,omitempty"`
 	// Kernel lists the names the image may have in the build directory (they differ between
 	// Unikraft versions); the first that exists is the kernel.
 	Kernel []string `json:"kernel"`
@@ -108,6 +110,9 @@ func (s Spec) Hash(toolchainID string) string {
 	for _, e := range s.Edits {
 		fmt.Fprintf(h, "edit %s %s %s\n", e.File, e.Function, e.Statement)
 	}
+	for _, st := range s.Steps {
+		fmt.Fprintln(h, st.hashLine())
+	}
 	for _, a := range s.Archives {
 		fmt.Fprintf(h, "archive %s %s\n", a.Path, a.ID)
 	}
@@ -149,6 +154,11 @@ func (s Spec) check() error {
 	for _, c := range s.Config {
 		if !configLine.MatchString(c) {
 			return fmt.Errorf("unikraft: %s: config line %q: expected CONFIG_<NAME>=<value>", s.Name, c)
+		}
+	}
+	for _, st := range s.Steps {
+		if err := st.check(); err != nil {
+			return fmt.Errorf("unikraft: %s: %w", s.Name, err)
 		}
 	}
 	if len(s.Kernel) == 0 {
@@ -193,6 +203,9 @@ func (b *Builder) Build(ctx context.Context, s Spec) (*Image, error) {
 		return nil, fmt.Errorf("unikraft: %s: remove the previous work directory: %w", s.Name, err)
 	}
 	if err := b.stage(s, work); err != nil {
+		return nil, err
+	}
+	if err := b.applySteps(ctx, s, work, filepath.Join(b.Cache, ".work", s.Name+"-"+hash[:12]+".steps.log")); err != nil {
 		return nil, err
 	}
 	log.WithField("work", work).Info("building")
