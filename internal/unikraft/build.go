@@ -73,6 +73,7 @@ type Image struct {
 	Dropped   []string `json:"dropped,omitempty"`
 	Toolchain string   `json:"toolchain"` // image id the build ran in
 	Log       string   `json:"log"`
+	StepsLog  string   `json:"steps_log,omitempty"` // output of the patch steps (Spec.Steps)
 	Seconds   float64  `json:"build_seconds"`
 	Built     bool     `json:"-"` // built by this call rather than found in the cache
 	Spec      Spec     `json:"spec"`
@@ -205,7 +206,8 @@ func (b *Builder) Build(ctx context.Context, s Spec) (*Image, error) {
 	if err := b.stage(s, work); err != nil {
 		return nil, err
 	}
-	if err := b.applySteps(ctx, s, work, filepath.Join(b.Cache, ".work", s.Name+"-"+hash[:12]+".steps.log")); err != nil {
+	stepsLog := filepath.Join(b.Cache, ".work", s.Name+"-"+hash[:12]+".steps.log")
+	if err := b.applySteps(ctx, s, work, stepsLog); err != nil {
 		return nil, err
 	}
 	log.WithField("work", work).Info("building")
@@ -242,6 +244,14 @@ func (b *Builder) Build(ctx context.Context, s Spec) (*Image, error) {
 	img, err := b.collect(s, hash, work, dir, logPath)
 	if err != nil {
 		return nil, fmt.Errorf("unikraft: %s (work directory kept: %s, log %s): %w", s.Name, work, logPath, err)
+	}
+	if len(s.Steps) > 0 {
+		// What each patch did (offsets, fuzz) stays with the image.
+		img.StepsLog = filepath.Join(dir, "steps.log")
+		if err := copyFile(stepsLog, img.StepsLog, 0o644); err != nil {
+			return nil, fmt.Errorf("unikraft: %s: keep the log of the patch steps: %w", s.Name, err)
+		}
+		os.Remove(stepsLog)
 	}
 	img.Seconds = time.Since(start).Seconds()
 	img.Built = true
