@@ -264,3 +264,18 @@ func (g Guest) ConfigLines() ([]string, error) {
 	}
 	return lines, nil
 }
+
+// guestNote is a one-line record of how a guest image was built, for the run's manifest.
+func guestNote(key string, img *unikraft.Image) string {
+	var steps []string
+	for _, st := range img.Spec.Steps {
+		steps = append(steps, st.Kind+" "+st.Name)
+	}
+	for _, e := range img.Spec.Edits {
+		steps = append(steps, "marker inserted into "+e.Function+"() of "+e.File)
+	}
+	if len(steps) == 0 {
+		steps = []string{"none"}
+	}
+	return fmt.Sprintf("guest %s: %s@%.12s, build steps: %s", key, img.Spec.Core.Name, img.Spec.Core.ID, strings.Join(steps, "; "))
+}

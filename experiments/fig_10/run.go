@@ -109,6 +109,12 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	}
 	for k, img := range pr.Guests {
 		m.Images["guest "+k] = "sha256:" + img.KernelSHA256
+		m.Notes = append(m.Notes, guestNote(k, img))
+	}
+	// Every guest's full build record (trees, patch steps with their sha256, configuration,
+	// dropped lines) beside the results.
+	if err := run.WriteJSON("guests.json", pr.Guests); err != nil {
+		return "", err
 	}
 	if pr.Fixture != "" {
 		fmt.Fprintf(out, "fig10: FIXTURE %s — the guests are the stand-in test kernel, not Unikraft\n", pr.Fixture)
