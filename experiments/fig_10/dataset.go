@@ -38,6 +38,7 @@ type Series struct {
 	// a series with failed boots has fewer samples than planned.
 	Planned     int
 	FailedBoots int
+	Guest       string // the guest's key (series.json), e.g. "firecracker-0.13"
 }
 
 // Why is the reason a series has no data, with the details when known ("not run: …").
@@ -118,7 +119,7 @@ func Load(runDir string) (*Dataset, error) {
 		var st SeriesStatus
 		if status != nil {
 			st, _ = status.Get(v.Key)
-			s.Planned, s.FailedBoots = st.Planned, st.Failed
+			s.Planned, s.FailedBoots, s.Guest = st.Planned, st.Failed, st.Guest
 		}
 		p := filepath.Join(runDir, v.File())
 		samples, err := ReadFile(p)

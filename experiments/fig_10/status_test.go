@@ -119,13 +119,22 @@ func TestRunChartFootnotes(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := svg(t, d, d.Provenance)
-	for _, want := range []string{"Timed on the host", "RELEASE-0.13.0", "Solo5 — not run: needs the ftrace observer, which needs root", "…"} {
+	for _, want := range []string{"Timed on the host", "guest (a4cf6565 + firecrackersupport.patch)", "Solo5 — not run: needs the ftrace observer, which needs root", "…"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("SVG has no footnote %q", want)
 		}
 	}
 	if strings.Contains(s, strings.Repeat("x", 150)) {
 		t.Error("a long reason was not cut")
+	}
+	// A run with FC_GUEST=0.13 says its Firecracker guest is not the paper's.
+	for i := range d.Series {
+		if d.Series[i].Key == Firecracker {
+			d.Series[i].Guest = "firecracker-0.13"
+		}
+	}
+	if s := svg(t, d, d.Provenance); !strings.Contains(s, "RELEASE-0.13.0 (FC_GUEST=0.13)") || strings.Contains(s, "guest (a4cf6565") {
+		t.Error("the 0.13 Firecracker guest is not named in the footnote")
 	}
 	if p, _ := Paper(); strings.Contains(svg(t, p, figure.Paper), "Timed on the host") {
 		t.Error("the paper's figure got a run's footnotes")
