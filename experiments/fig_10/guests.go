@@ -145,7 +145,9 @@ var Guests = []Guest{
 			{Tree: unikraft.TreeApp, Kind: unikraft.Replace, File: "main.c", Old: "(1500, 1)", New: "(0x03f0, 123)",
 				Why: "Firecracker's boot-timer magic instead of port 1500, as the paper's sed"},
 		},
-		Kernel: []string{"app-helloworld-boottime-fc_kvm-x86_64"},
+		// firecrackersupport.patch splits plat/kvm into a QEMU (kvmq) and a Firecracker (kvmfc)
+		// platform; firecracker.conf selects both, and Firecracker boots the kvmfc image.
+		Kernel: []string{"app-helloworld-boottime-fc_kvmfc-x86_64"},
 		Deviation: "the paper's guest (a4cf6565 + firecrackersupport.patch, app-helloworld + hello-ioport.patch with the " +
 			"1500 write turned into Firecracker's boot-timer magic 123 to port 0x3f0) on the pinned current Firecracker; " +
 			"no port-1112 marker",

@@ -243,6 +243,7 @@ func (b *Builder) Build(ctx context.Context, s Spec) (*Image, error) {
 	}
 	img, err := b.collect(s, hash, work, dir, logPath)
 	if err != nil {
+		os.RemoveAll(dir + ".tmp") // the half-collected image; the work directory is kept
 		return nil, fmt.Errorf("unikraft: %s (work directory kept: %s, log %s): %w", s.Name, work, logPath, err)
 	}
 	if len(s.Steps) > 0 {
