@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -401,4 +402,63 @@ func (pr *Prepared) sourceCommit(name string) string {
 		}
 	}
 	return ""
+}
+
+// A paper patch that does not fit the tree stops the build in the toolchain container,
+// naming the step, the patch and the file, before anything is compiled.
+func TestAPatchThatDoesNotApplyStopsTheGuestBuild(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	m, err := fixture.WriteMirror(ctx, filepath.Join(root, "mirror"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, err := sources.ManifestFor(filepath.Join("..", "..", sources.ManifestPath), m.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := GuestOf(QEMU)
+	sub, err := man.Only(g.Sources()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := sources.Fetch(ctx, sub, sources.Options{Cache: filepath.Join(root, "sources"), Mirror: m.Dir, Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := docker.Connect(ctx, docker.Options{Log: quiet(), Out: io.Discard, LogDir: filepath.Join(root, "logs")})
+	if err != nil && strings.Contains(err.Error(), "cannot reach the Docker daemon") && os.Getenv("CI") == "" {
+		t.Skipf("no Docker daemon: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	tc, err := dc.BuildRecipe(ctx, filepath.Join("..", "..", "containers"), ToolchainRecipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := g.spec(ctx, set, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// tracepoints.patch as if written for a tree whose _libkvmplat_entry() differs.
+	i := slices.IndexFunc(spec.Steps, func(s unikraft.Step) bool { return strings.HasSuffix(s.Name, "tracepoints.patch") })
+	st := spec.Steps[i]
+	bad := strings.Replace(string(st.Patch), "void _libkvmplat_entry(void *arg)", "void _libkvmplat_entry(void *marg)", 1)
+	if bad == string(st.Patch) {
+		t.Fatalf("the stand-in tracepoints.patch has no context line to spoil:\n%s", st.Patch)
+	}
+	spec.Steps[i] = unikraft.PatchStep(st.Tree, st.Kind, st.Name, []byte(bad), st.Why)
+	b := &unikraft.Builder{Docker: dc, Toolchain: tc, Cache: filepath.Join(root, "images"), Log: quiet()}
+	_, err = b.Build(ctx, spec)
+	if err == nil {
+		t.Fatal("a patch that does not apply was built")
+	}
+	for _, want := range []string{fmt.Sprintf("step %d of %d", i+1, len(spec.Steps)), "git apply of eurosys21-artifacts@", "tracepoints.patch",
+		"does not apply to plat/kvm/x86/setup.c", "work directory kept"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q:\n%v", want, err)
+		}
+	}
 }
