@@ -123,8 +123,10 @@ func (d *Dataset) footnotes(p figure.Provenance) []string {
 		return nil
 	}
 	notes := []string{"Timed on the host: VMM part = VMM exec → guest's platform entry (port 1112; Solo5: first KVM_RUN); guest part = → main() (port 1500)."}
-	if d.Get(Firecracker).Ran() {
-		notes = append(notes, "Firecracker: guest built from Unikraft RELEASE-0.13.0; the paper's came from an unpublished patch on a 0.4-era tree.")
+	if fc := d.Get(Firecracker); fc.Ran() && fc.Guest == "firecracker-0.13" {
+		notes = append(notes, "Firecracker: guest built from Unikraft RELEASE-0.13.0 (FC_GUEST=0.13), not the paper's a4cf6565 + firecrackersupport.patch.")
+	} else if fc.Ran() {
+		notes = append(notes, "Firecracker: the paper's guest (a4cf6565 + firecrackersupport.patch), no port-1112 marker, on the pinned Firecracker.")
 	}
 	// One line per reason, naming every VMM it applies to ("QEMU, Solo5 — not run: …").
 	var whys []string

@@ -42,6 +42,7 @@ type Series struct {
 	// under TCG): Unikraft then calibrates its TSC against the PIT for 100 ms, inside the
 	// guest part.
 	NoTSCLeaf bool
+	Guest     string // the guest's key (series.json), e.g. "firecracker-0.13"
 }
 
 // Why is the reason a series has no data, with the details when known ("not run: …").
@@ -122,7 +123,7 @@ func Load(runDir string) (*Dataset, error) {
 		var st SeriesStatus
 		if status != nil {
 			st, _ = status.Get(v.Key)
-			s.Planned, s.FailedBoots = st.Planned, st.Failed
+			s.Planned, s.FailedBoots, s.Guest = st.Planned, st.Failed, st.Guest
 			s.NoTSCLeaf = st.TSCLeaf != nil && !*st.TSCLeaf
 		}
 		p := filepath.Join(runDir, v.File())

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"embed"
 	"fmt"
+	"os"
 	"path"
 	"slices"
 	"strings"
@@ -11,24 +12,35 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
 )
 
-// appFS is the hello-world application (ours: the paper's app-helloworld plus its
-// hello-ioport.patch are replaced by a main() that writes the markers itself).
+// appFS is the bundle's own hello-world application, for trees the paper's patches do not
+// apply to (the Unikraft 0.13.0 Firecracker guest): main() writes the markers itself.
 //
 //go:embed app
 var appFS embed.FS
 
-// Guest is one guest image: which Unikraft tree, libraries and configuration it is built
-// from and where its boot marker goes. The paper built four; so does this bundle.
+// solo5Makeconf is appended to the paper's application's Makefile.uk for the Solo5 guest
+// (see the file).
+//
+//go:embed solo5-gcc10.mk
+var solo5Makeconf string
+
+// Guest is one guest image: which Unikraft tree, application, patches, libraries and
+// configuration it is built from. The paper built four; the bundle builds them, and keeps a
+// Unikraft 0.13.0 Firecracker guest beside the paper's (FC_GUEST).
 type Guest struct {
-	Key string // "stat", "qemu1nic", "solo5", "firecracker"
+	Key string // "stat", "qemu1nic", "solo5", "firecracker", "firecracker-0.13"
 	// Config is the paper's configuration file (paper/support-configs/…), the source of the
 	// CONFIG_ lines; Adapt changes it where the tree differs from the paper's.
 	Config string
 	Adapt  []ConfigChange
-	Core   string   // source name of the Unikraft tree
+	Core   string // source name of the Unikraft tree
+	// App is the source name of the application tree; "" for the bundle's own (app/).
+	App    string
 	Libs   []string // source names of external libraries and platforms (L=)
 	Placed []string // source names of archives a library would download
-	// Edits insert the platform-entry marker (none where the VMM ends at an unknown port).
+	// Steps patch the copies of the tree and application, in order, as the paper did.
+	Steps []GuestStep
+	// Edits insert the platform-entry marker where no patch of the paper does.
 	Edits  []unikraft.Edit
 	Kernel []string // the image's possible names in the build directory
 	Extras []string // further build outputs kept (the Solo5 tender)
@@ -43,39 +55,105 @@ type ConfigChange struct {
 	Why    string   `json:"why"`
 }
 
-// entryMarker is the statement the build step inserts first into the platform entry.
+// GuestStep is a build step of a guest, resolved against the fetched sources by spec: a
+// patch file of a pinned source applied with the paper's tool, the statically-alloc-irqs
+// recipe, or a text replacement or addition.
+type GuestStep struct {
+	Tree   string // unikraft.TreeCore or unikraft.TreeApp
+	Kind   string // unikraft.PatchP1, GitApply, GitApplyIgnoreWhitespace, Replace, Append, or RecipeStaticIRQs
+	Source string // patch files: the source holding it; RecipeStaticIRQs: the source of commit 300c57e5
+	Path   string // patch files: the path in Source
+	File   string // Replace, Append
+	Old    string
+	New    string
+	Why    string
+}
+
+// RecipeStaticIRQs is the statically-alloc-irqs change (unikraft.StaticIRQs).
+const RecipeStaticIRQs = "statically-alloc-irqs"
+
+// Sources of the paper's patches and of the statically-alloc-irqs change.
+const (
+	ArtifactSource = "eurosys21-artifacts"
+	IRQsSource     = "unikraft-300c57e5" // the merged statically-alloc-irqs commit
+	AppSource      = "app-helloworld"
+	patchDir       = "support/patches-unikraft-eurosys21/"
+)
+
+// paperCore are the steps the paper's Dockerfile (support/unikraft-eurosys21.dockerfile)
+// applied to unikraft 7fd6797, in its order and with its tools. tracepoints.patch writes
+// port 1112 first thing in _libkvmplat_entry(), so no marker is inserted.
+var paperCore = []GuestStep{
+	cpio(1, "plat-linuxu-Add-fstat-and-open-host-system-calls"),
+	cpio(2, "plat-linuxu-Add-initrd-memory-region"),
+	cpio(3, "lib-cpio-Create-empty-CPIO-extraction-library"),
+	cpio(4, "lib-cpio-Add-CPIO-extraction-functionality"),
+	cpio(5, "lib-vfscore-Add-support-to-mount-initramfs-to-root"),
+	{Tree: unikraft.TreeCore, Kind: unikraft.GitApply, Source: ArtifactSource, Path: patchDir + "registerallocs.patch",
+		Why: "the paper's allocator options"},
+	{Kind: RecipeStaticIRQs, Source: IRQsSource, Why: "the paper's statically-alloc-irqs.patch (KVM_MAX_IRQ_HANDLER_ENTRIES)"},
+	{Tree: unikraft.TreeCore, Kind: unikraft.GitApply, Source: ArtifactSource, Path: patchDir + "tracepoints.patch",
+		Why: "the paper's boot tracepoints; writes port 1112 first in _libkvmplat_entry()"},
+}
+
+func cpio(n int, name string) GuestStep {
+	return GuestStep{Tree: unikraft.TreeCore, Kind: unikraft.PatchP1, Source: ArtifactSource,
+		Path: fmt.Sprintf("%scpio-series/Minios-devel-%d-5-%s.diff", patchDir, n, name), Why: "the paper's cpio series"}
+}
+
+// helloIOPort is the paper's application patch: outb(1500, 1) first in main(). Its tabs were
+// turned into spaces when it was published, hence --ignore-whitespace (as the paper).
+var helloIOPort = GuestStep{Tree: unikraft.TreeApp, Kind: unikraft.GitApplyIgnoreWhitespace, Source: ArtifactSource,
+	Path: patchDir + "hello-ioport.patch", Why: "port 1500 first in main()"}
+
+// entryMarker is the statement the build step inserts first into the platform entry of a
+// tree without tracepoints.patch.
 var entryMarker = unikraft.OutbStatement(1112, 1, "boot-time marker: platform entry (inserted by the bundle's build step)")
 
 // Guests are the images of Figure 10.
 var Guests = []Guest{
 	{
-		Key: "stat", Config: "helloworld/stat.conf", Core: "unikraft-7fd6797",
-		Edits: []unikraft.Edit{{File: "plat/kvm/x86/setup.c", Function: "_libkvmplat_entry", Statement: entryMarker,
-			Why: "port 1112 at platform entry, as the paper's tracepoints.patch"}},
+		Key: "stat", Config: "helloworld/stat.conf", Core: "unikraft-7fd6797", App: AppSource,
+		Steps:  append(slices.Clone(paperCore), helloIOPort),
 		Kernel: []string{"app-helloworld_kvm-x86_64"},
-		Deviation: "Unikraft 7fd6797 as the paper, without its patches (cpio series, registerallocs, statically-alloc-irqs, " +
-			"tracepoints): the port-1112 marker is inserted by the build step instead, and the symbols only those patches " +
-			"declare (e.g. KVM_MAX_IRQ_HANDLER_ENTRIES) are dropped by olddefconfig",
 	},
 	{
-		Key: "qemu1nic", Config: "helloworld/qemu1nic.conf", Core: "unikraft-7fd6797",
-		Edits: []unikraft.Edit{{File: "plat/kvm/x86/setup.c", Function: "_libkvmplat_entry", Statement: entryMarker,
-			Why: "port 1112 at platform entry, as the paper's tracepoints.patch"}},
-		Kernel:    []string{"app-helloworld_kvm-x86_64"},
-		Deviation: "as the QEMU guest, with the paper's qemu1nic.conf (PCI, virtio-net)",
+		Key: "qemu1nic", Config: "helloworld/qemu1nic.conf", Core: "unikraft-7fd6797", App: AppSource,
+		Steps:  append(slices.Clone(paperCore), helloIOPort),
+		Kernel: []string{"app-helloworld_kvm-x86_64"},
 	},
 	{
-		Key: "solo5", Config: "helloworld/solo5.conf", Core: "unikraft-7fd6797",
+		Key: "solo5", Config: "helloworld/solo5.conf", Core: "unikraft-7fd6797", App: AppSource,
+		Steps: append(slices.Clone(paperCore), helloIOPort,
+			GuestStep{Tree: unikraft.TreeApp, Kind: unikraft.Append, File: "Makefile.uk", New: solo5Makeconf,
+				Why: "configure Solo5 0.4.1 under gcc 11/12 (its configure.sh rejects gcc >= 10)"}),
 		Libs: []string{"plat-solo5"}, Placed: []string{"solo5"},
 		Kernel: []string{"app-helloworld_solo5-x86_64"}, Extras: []string{"solo5-hvt"},
 		Deviation: "plat-solo5 51213c68 with the upstream Solo5 v0.4.1 it downloads, instead of the instrumented fork " +
-			"(hlef/solo5 v0.4.1-instvmm): timing is taken on the host. No port-1112 marker: Solo5 hvt ends the run at " +
-			"the first unknown port write, so the guest starts at the first KVM_RUN and ends at port 1500 (as the paper's " +
-			"instrumented tender counted). Solo5 0.4.1's configure.sh rejects gcc >= 10, so the application's Makefile.uk " +
-			"configures Solo5 with a copy whose version check also accepts gcc 11/12 (Solo5's own later fix)",
+			"(hlef/solo5 v0.4.1-instvmm): timing is taken on the host. No port-1112 marker (tracepoints.patch writes it in " +
+			"plat/kvm, which this platform does not use; Solo5 hvt would end the run at it): the guest starts at the first " +
+			"KVM_RUN and ends at port 1500 (as the paper's instrumented tender counted). Solo5 0.4.1's configure.sh rejects " +
+			"gcc >= 10, so the application's Makefile.uk gets a rule configuring Solo5 with a copy whose version check " +
+			"also accepts gcc 11/12 (Solo5's own later fix)",
 	},
 	{
-		Key: "firecracker", Config: "helloworld-boottime-fc/firecracker.conf", Core: "unikraft-0.13.0",
+		Key: "firecracker", Config: "helloworld-boottime-fc/firecracker.conf", Core: "unikraft-firecracker", App: AppSource,
+		Steps: []GuestStep{
+			{Tree: unikraft.TreeCore, Kind: unikraft.GitApply, Source: ArtifactSource, Path: patchDir + "firecrackersupport.patch",
+				Why: "the paper's Firecracker support (boot_params, E820, KVM_VMM_FIRECRACKER)"},
+			helloIOPort,
+			{Tree: unikraft.TreeApp, Kind: unikraft.Replace, File: "main.c", Old: "(1500, 1)", New: "(0x03f0, 123)",
+				Why: "Firecracker's boot-timer magic instead of port 1500, as the paper's sed"},
+		},
+		// firecrackersupport.patch splits plat/kvm into a QEMU (kvmq) and a Firecracker (kvmfc)
+		// platform; firecracker.conf selects both, and Firecracker boots the kvmfc image.
+		Kernel: []string{"app-helloworld-boottime-fc_kvmfc-x86_64"},
+		Deviation: "the paper's guest (a4cf6565 + firecrackersupport.patch, app-helloworld + hello-ioport.patch with the " +
+			"1500 write turned into Firecracker's boot-timer magic 123 to port 0x3f0) on the pinned current Firecracker; " +
+			"no port-1112 marker",
+	},
+	{
+		Key: "firecracker-0.13", Config: "helloworld-boottime-fc/firecracker.conf", Core: "unikraft-0.13.0",
 		Adapt: []ConfigChange{
 			{Remove: "CONFIG_KVM_VMM_QEMU=y", Why: "in 0.13 the VMM is a choice: Firecracker only"},
 			{Remove: "CONFIG_LIBUKBOOT_INITALLOC=y", Add: []string{"CONFIG_LIBUKBOOT_INITBBUDDY=y"},
@@ -85,16 +163,36 @@ var Guests = []Guest{
 			Why: "port 1112 at the first C function of the Linux boot protocol entry Firecracker uses"}},
 		Kernel: []string{"app-helloworld-boottime-fc_fc-x86_64", "app-helloworld-boottime-fc_firecracker-x86_64",
 			"app-helloworld-boottime-fc_kvm-x86_64"},
-		Deviation: "Unikraft RELEASE-0.13.0 (the first upstream release that boots on Firecracker) instead of the " +
-			"paper's unpublished Firecracker patch on the 0.4-era tree a4cf6565, with the paper's firecracker.conf " +
-			"(binary buddy allocator) adapted to 0.13; the port-1112 marker goes into lxboot_entry(), and main() writes " +
+		Deviation: "FC_GUEST=0.13: Unikraft RELEASE-0.13.0 (the first upstream release that boots on Firecracker) instead of the " +
+			"paper's a4cf6565 + firecrackersupport.patch, with the paper's firecracker.conf (binary buddy allocator) " +
+			"adapted to 0.13 and the bundle's own application; the port-1112 marker goes into lxboot_entry(), and main() writes " +
 			"port 1500, Firecracker's boot-timer magic and an i8042 reset that ends the VM",
 	},
 }
 
-// GuestOf returns the guest a VMM boots.
+// EnvFCGuest selects the Firecracker guest: "paper" (default) or "0.13".
+const EnvFCGuest = "FC_GUEST"
+
+// firecrackerGuest is the key of the Firecracker guest FC_GUEST selects.
+func firecrackerGuest() (string, error) {
+	switch v := os.Getenv(EnvFCGuest); v {
+	case "", "paper":
+		return "firecracker", nil
+	case "0.13":
+		return "firecracker-0.13", nil
+	default:
+		return "", fmt.Errorf("%s=%q: expected paper (a4cf6565 + the paper's firecrackersupport.patch) or 0.13 (Unikraft RELEASE-0.13.0)", EnvFCGuest, v)
+	}
+}
+
+// GuestOf returns the guest a VMM boots (for Firecracker, the one FC_GUEST selects; an
+// invalid FC_GUEST is refused earlier, by VMMsFromEnv).
 func GuestOf(vmmKey string) Guest {
-	key := map[string]string{QEMU: "stat", QEMUMicroVM: "stat", QEMU1NIC: "qemu1nic", Solo5: "solo5", Firecracker: "firecracker"}[vmmKey]
+	fc, err := firecrackerGuest()
+	if err != nil {
+		fc = "firecracker"
+	}
+	key := map[string]string{QEMU: "stat", QEMUMicroVM: "stat", QEMU1NIC: "qemu1nic", Solo5: "solo5", Firecracker: fc}[vmmKey]
 	for _, g := range Guests {
 		if g.Key == key {
 			return g
@@ -105,10 +203,19 @@ func GuestOf(vmmKey string) Guest {
 
 // Sources are the source names the guest needs.
 func (g Guest) Sources() []string {
-	return slices.Concat([]string{g.Core}, g.Libs, g.Placed)
+	out := slices.Concat([]string{g.Core}, g.Libs, g.Placed)
+	if g.App != "" {
+		out = append(out, g.App)
+	}
+	for _, st := range g.Steps {
+		if st.Source != "" && !slices.Contains(out, st.Source) {
+			out = append(out, st.Source)
+		}
+	}
+	return out
 }
 
-// App returns the application's files.
+// App returns the bundle's own application's files.
 func App() (map[string][]byte, error) {
 	files := map[string][]byte{}
 	for _, name := range []string{"Makefile.uk", "Config.uk", "main.c"} {
@@ -158,4 +265,19 @@ func (g Guest) ConfigLines() ([]string, error) {
 		lines = append(lines, c.Add...)
 	}
 	return lines, nil
+}
+
+// guestNote is a one-line record of how a guest image was built, for the run's manifest.
+func guestNote(key string, img *unikraft.Image) string {
+	var steps []string
+	for _, st := range img.Spec.Steps {
+		steps = append(steps, st.Kind+" "+st.Name)
+	}
+	for _, e := range img.Spec.Edits {
+		steps = append(steps, "marker inserted into "+e.Function+"() of "+e.File)
+	}
+	if len(steps) == 0 {
+		steps = []string{"none"}
+	}
+	return fmt.Sprintf("guest %s: %s@%.12s, build steps: %s", key, img.Spec.Core.Name, img.Spec.Core.ID, strings.Join(steps, "; "))
 }

@@ -45,7 +45,7 @@ func ObserversFromEnv() ([]string, error) {
 
 // settingNames are recorded in a run's manifest when set.
 var settingNames = []string{"REPS", "WARMUP", "VMMS", "ACCEL", "OBSERVERS", "QEMU", "QEMU_CPU", "SOURCES_MIRROR", "SOURCES_CACHE",
-	"GCC", "IMAGES_CACHE", "STATE_DIR", "FIRECRACKER", "SOLO5_HVT", "RESULTS_DIR", "STRICT"}
+	"GCC", "IMAGES_CACHE", "STATE_DIR", "FC_GUEST", "FIRECRACKER", "SOLO5_HVT", "RESULTS_DIR", "STRICT"}
 
 // ImagesFromEnv is IMAGES_CACHE, by default <STATE_DIR>/images.
 func ImagesFromEnv() (string, error) {
@@ -65,6 +65,9 @@ func VMMsFromEnv() ([]string, error) {
 		}
 	}
 	if _, err := selectVMMs(keys); err != nil {
+		return nil, err
+	}
+	if _, err := firecrackerGuest(); err != nil {
 		return nil, err
 	}
 	return keys, nil

@@ -92,11 +92,27 @@ func TestFixturePipelineUnderTCG(t *testing.T) {
 	if !strings.Contains(pr.Missing["solo5"], "provides no plat-solo5") {
 		t.Errorf("missing = %v; want the Solo5 guest reported as not provided by the fixture", pr.Missing)
 	}
-	// The marker went into the built kernel: the image's build kept the edited line count,
-	// and the kernel writes 1112 before main's 1500 (checked by the boots below).
+	// The guest is the paper's path: the stand-in artifact's patches, the statically-alloc-irqs
+	// recipe on the stand-in history, and no marker inserted by the bundle: port 1112 comes
+	// from the stand-in tracepoints.patch (checked by the boots below, which need it).
 	img := pr.Guests["stat"]
-	if img.Dropped == nil || !strings.Contains(strings.Join(img.Dropped, "\n"), "CONFIG_KVM_MAX_IRQ_HANDLER_ENTRIES") {
-		t.Errorf("dropped config lines %v: the stand-in's olddefconfig drops what it does not declare", img.Dropped)
+	var names []string
+	for _, st := range img.Spec.Steps {
+		names = append(names, st.Kind+" "+st.Name)
+	}
+	all := strings.Join(names, "\n")
+	if len(img.Spec.Edits) != 0 || len(img.Spec.Steps) != 11 || !strings.Contains(all, "git apply eurosys21-artifacts@") ||
+		!strings.Contains(all, "tracepoints.patch") || !strings.Contains(all, "git apply --ignore-whitespace eurosys21-artifacts@") ||
+		!strings.Contains(all, "unikraft-300c57e5: commit "+pr.sourceCommit("unikraft-300c57e5")[:12]) {
+		t.Errorf("the stat guest's build steps:\n%s\nedits %v", all, img.Spec.Edits)
+	}
+	if log, err := os.ReadFile(img.StepsLog); err != nil || !strings.Contains(string(log), "replaced 1 occurrence(s) in plat/kvm/irq.c") {
+		t.Errorf("steps log: %v\n%s", err, log)
+	}
+	// The recipe declared KVM_MAX_IRQ_HANDLER_ENTRIES, so olddefconfig keeps the paper's value
+	// (the stand-in's irq.c sizes its table with it: the build would fail without it).
+	if final, _ := os.ReadFile(img.Config); !strings.Contains(string(final), "CONFIG_KVM_MAX_IRQ_HANDLER_ENTRIES=3\n") {
+		t.Errorf("final configuration:\n%s", final)
 	}
 
 	resultsDir := t.TempDir()
@@ -342,7 +358,7 @@ func TestPrepareSaysWhatAFixtureCannotProvide(t *testing.T) {
 		Manifest: filepath.Join("..", "..", sources.ManifestPath), Sources: sources.Options{Mirror: m.Dir, Cache: t.TempDir()},
 		Images: t.TempDir(), Log: quiet(), Out: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "no guest of VMMS=solo5,firecracker can be prepared") ||
-		!strings.Contains(err.Error(), "provides no unikraft-0.13.0, firecracker") {
+		!strings.Contains(err.Error(), "provides no unikraft-firecracker, firecracker") {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -462,5 +478,74 @@ func TestARunWithNothingBootedKeepsItsManifest(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(kept[0], SeriesFile)); err != nil {
 		t.Errorf("series status not kept: %v", err)
+	}
+}
+
+// sourceCommit is the commit of a prepared git source ("" when not there).
+func (pr *Prepared) sourceCommit(name string) string {
+	for _, r := range pr.Sources {
+		if r.Name == name {
+			return r.Commit
+		}
+	}
+	return ""
+}
+
+// A paper patch that does not fit the tree stops the build in the toolchain container,
+// naming the step, the patch and the file, before anything is compiled.
+func TestAPatchThatDoesNotApplyStopsTheGuestBuild(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	m, err := fixture.WriteMirror(ctx, filepath.Join(root, "mirror"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, err := sources.ManifestFor(filepath.Join("..", "..", sources.ManifestPath), m.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := GuestOf(QEMU)
+	sub, err := man.Only(g.Sources()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := sources.Fetch(ctx, sub, sources.Options{Cache: filepath.Join(root, "sources"), Mirror: m.Dir, Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := docker.Connect(ctx, docker.Options{Log: quiet(), Out: io.Discard, LogDir: filepath.Join(root, "logs")})
+	if err != nil && strings.Contains(err.Error(), "cannot reach the Docker daemon") && os.Getenv("CI") == "" {
+		t.Skipf("no Docker daemon: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	tc, err := dc.BuildRecipe(ctx, filepath.Join("..", "..", "containers"), ToolchainRecipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := g.spec(ctx, set, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// tracepoints.patch as if written for a tree whose _libkvmplat_entry() differs.
+	i := slices.IndexFunc(spec.Steps, func(s unikraft.Step) bool { return strings.HasSuffix(s.Name, "tracepoints.patch") })
+	st := spec.Steps[i]
+	bad := strings.Replace(string(st.Patch), "void _libkvmplat_entry(void *arg)", "void _libkvmplat_entry(void *marg)", 1)
+	if bad == string(st.Patch) {
+		t.Fatalf("the stand-in tracepoints.patch has no context line to spoil:\n%s", st.Patch)
+	}
+	spec.Steps[i] = unikraft.PatchStep(st.Tree, st.Kind, st.Name, []byte(bad), st.Why)
+	b := &unikraft.Builder{Docker: dc, Toolchain: tc, Cache: filepath.Join(root, "images"), Log: quiet()}
+	_, err = b.Build(ctx, spec)
+	if err == nil {
+		t.Fatal("a patch that does not apply was built")
+	}
+	for _, want := range []string{fmt.Sprintf("step %d of %d", i+1, len(spec.Steps)), "git apply of eurosys21-artifacts@", "tracepoints.patch",
+		"does not apply to plat/kvm/x86/setup.c", "work directory kept"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q:\n%v", want, err)
+		}
 	}
 }

@@ -247,13 +247,9 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		pr.Toolchain.Packages[p] = pkgs[p]
 	}
 
-	app, err := App()
-	if err != nil {
-		return nil, err
-	}
 	b := &unikraft.Builder{Docker: dc, Toolchain: tc, Cache: Dir(o.Images), Log: o.Log}
 	for _, g := range guests {
-		spec, err := g.spec(set, app, env)
+		spec, err := g.spec(ctx, set, env)
 		if err != nil {
 			return nil, err
 		}
@@ -271,7 +267,7 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		}
 		pr.Guests[g.Key] = img
 	}
-	if _, ok := pr.Guests["firecracker"]; ok {
+	if _, ok := pr.Guests[GuestOf(Firecracker).Key]; ok {
 		r, _ := set.Get(FirecrackerSource)
 		if pr.Firecracker, err = extractFirecracker(r, Dir(o.Images)); err != nil {
 			return nil, err
@@ -290,8 +286,9 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 	return pr, nil
 }
 
-// spec is the build of guest g from the fetched sources.
-func (g Guest) spec(set *sources.Set, app map[string][]byte, env []string) (unikraft.Spec, error) {
+// spec is the build of guest g from the fetched sources: its patch steps are resolved here
+// into patch texts of the pinned sources (files of the artifact, diffs of pinned commits).
+func (g Guest) spec(ctx context.Context, set *sources.Set, env []string) (unikraft.Spec, error) {
 	tree := func(name string) (unikraft.Tree, error) {
 		r, ok := set.Get(name)
 		if !ok || r.Dir == "" {
@@ -307,7 +304,26 @@ func (g Guest) spec(set *sources.Set, app map[string][]byte, env []string) (unik
 	if err != nil {
 		return unikraft.Spec{}, err
 	}
+	var app map[string][]byte
+	if g.App == "" {
+		app, err = App()
+	} else {
+		var t unikraft.Tree
+		if t, err = tree(g.App); err == nil {
+			app, err = treeFiles(t.Dir)
+		}
+	}
+	if err != nil {
+		return unikraft.Spec{}, fmt.Errorf("fig10: guest %s: the application: %w", g.Key, err)
+	}
 	s := unikraft.Spec{Name: g.Key, Core: core, App: app, Config: cfg, Edits: g.Edits, Kernel: g.Kernel, Extras: g.Extras, Env: env}
+	for _, st := range g.Steps {
+		steps, err := st.resolve(ctx, set, core)
+		if err != nil {
+			return s, fmt.Errorf("fig10: guest %s: %w", g.Key, err)
+		}
+		s.Steps = append(s.Steps, steps...)
+	}
 	for _, l := range g.Libs {
 		t, err := tree(l)
 		if err != nil {
@@ -327,6 +343,57 @@ func (g Guest) spec(set *sources.Set, app map[string][]byte, env []string) (unik
 		s.Archives = append(s.Archives, unikraft.Placed{Path: r.Place, File: r.File, ID: id})
 	}
 	return s, nil
+}
+
+// resolve turns a guest step into build steps with the patch texts of the pinned sources.
+func (st GuestStep) resolve(ctx context.Context, set *sources.Set, core unikraft.Tree) ([]unikraft.Step, error) {
+	switch st.Kind {
+	case RecipeStaticIRQs:
+		r, ok := set.Get(st.Source)
+		if !ok || r.Commit == "" {
+			return nil, fmt.Errorf("%s: source %s is not a fetched git source", st.Kind, st.Source)
+		}
+		return unikraft.StaticIRQs(ctx, set, st.Source, core.ID, r.Commit)
+	case unikraft.Replace, unikraft.Append:
+		return []unikraft.Step{{Tree: st.Tree, Kind: st.Kind, Name: st.Why, File: st.File, Old: st.Old, New: st.New, Why: st.Why}}, nil
+	}
+	r, ok := set.Get(st.Source)
+	if !ok || r.Dir == "" {
+		return nil, fmt.Errorf("patch %s: source %s is not a fetched git tree", st.Path, st.Source)
+	}
+	b, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(st.Path)))
+	if err != nil {
+		return nil, fmt.Errorf("patch %s of %s at %s: %w", st.Path, st.Source, r.Commit, err)
+	}
+	name := fmt.Sprintf("%s@%.12s:%s", st.Source, r.Commit, st.Path)
+	return []unikraft.Step{unikraft.PatchStep(st.Tree, st.Kind, name, b, st.Why)}, nil
+}
+
+// treeFiles reads the files of a source tree (an application), leaving out dot files.
+func treeFiles(dir string) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != dir && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		files[filepath.ToSlash(rel)] = b
+		return err
+	})
+	return files, err
 }
 
 func missingSources(m *sources.Manifest, names []string) []string {

@@ -116,6 +116,12 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	}
 	for k, img := range pr.Guests {
 		m.Images["guest "+k] = "sha256:" + img.KernelSHA256
+		m.Notes = append(m.Notes, guestNote(k, img))
+	}
+	// Every guest's full build record (trees, patch steps with their sha256, configuration,
+	// dropped lines) beside the results.
+	if err := run.WriteJSON("guests.json", pr.Guests); err != nil {
+		return "", err
 	}
 	if pr.Fixture != "" {
 		fmt.Fprintf(out, "fig10: FIXTURE %s — the guests are the stand-in test kernel, not Unikraft\n", pr.Fixture)
@@ -519,9 +525,13 @@ func (r *runner) setup(ctx context.Context, v VMM, kernel string, st *SeriesStat
 			st.Version = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
 			r.manifest.Tools["firecracker"] = st.Version
 		}
-		// The guest writes 1112 at lxboot_entry() and 1500 at main(), as on QEMU (the
-		// paper's Firecracker guest wrote only the boot-timer port).
+		// The 0.13 guest writes 1112 at lxboot_entry() and 1500 at main(), as on QEMU; the
+		// paper's guest (FC_GUEST=paper) only the boot-timer port at main(), so its platform
+		// entry is the first KVM_RUN, as the paper's Firecracker counted.
 		f := vmm.Firecracker{Binary: bin, Kernel: kernel, MemoryMiB: 16, StopOnBootTimer: true, CPUs: cpus.CPUs}
+		if GuestOf(Firecracker).Key == "firecracker" {
+			s.markers = boottime.FirecrackerMarkers
+		}
 		st.Notes = append(st.Notes, "deviation: 16 MiB of guest memory (the paper's 0.4-era guest ran in 2 MiB; the 0.13 guest is larger)")
 		st.Command = append([]string{bin}, f.Args("<private dir>")...)
 		s.target = f

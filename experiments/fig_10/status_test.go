@@ -124,7 +124,7 @@ func TestRunChartFootnotes(t *testing.T) {
 	}
 	s := svg(t, d, d.Provenance)
 	// Long reasons are wrapped, never cut: each line is one text element of the SVG.
-	for _, want := range []string{"Timed on the host", "RELEASE-0.13.0", "Solo5 — not run: needs the ftrace observer, which needs root",
+	for _, want := range []string{"Timed on the host", "guest (a4cf6565 + firecrackersupport.patch)", "Solo5 — not run: needs the ftrace observer, which needs root",
 		"QEMU (MicroVM) — failed: 3 consecutive repetitions stopped the same way: entry marker (port 1112) seen, main marker (port",
 		"1500) never; timed out after 1m0s; series stopped after 3 of 27 boots (warm-up included)"} {
 		if !strings.Contains(s, want) {
@@ -133,6 +133,15 @@ func TestRunChartFootnotes(t *testing.T) {
 	}
 	if strings.Contains(s, "…") || strings.Contains(s, strings.Repeat("x", footnoteWidth+1)) {
 		t.Error("a footnote was cut, or a line is wider than footnoteWidth")
+	}
+	// A run with FC_GUEST=0.13 says its Firecracker guest is not the paper's.
+	for i := range d.Series {
+		if d.Series[i].Key == Firecracker {
+			d.Series[i].Guest = "firecracker-0.13"
+		}
+	}
+	if s := svg(t, d, d.Provenance); !strings.Contains(s, "RELEASE-0.13.0 (FC_GUEST=0.13)") || strings.Contains(s, "guest (a4cf6565") {
+		t.Error("the 0.13 Firecracker guest is not named in the footnote")
 	}
 	if p, _ := Paper(); strings.Contains(svg(t, p, figure.Paper), "Timed on the host") {
 		t.Error("the paper's figure got a run's footnotes")

@@ -174,3 +174,65 @@ func Main(usage string, write func(ctx context.Context, dir string) (summary str
 	}
 	fmt.Print(summary)
 }
+
+// State is one commit of a stand-in history: the whole tree (path with '/' → content).
+type State struct {
+	Files  map[string][]byte
+	Commit Commit
+}
+
+// GitHistory makes a repository in work whose main branch is the commits of states, in
+// order, each holding exactly its tree, and a bare clone of it at bare; it returns the
+// commit ids. Like GitRepo, the ids depend only on the contents, messages and dates.
+func GitHistory(ctx context.Context, work, bare string, states []State) ([]string, error) {
+	var ids []string
+	for i, st := range states {
+		date := st.Commit.Date.UTC().Format(time.RFC3339)
+		if i == 0 {
+			if _, err := git(ctx, date, "init", "-q", "-b", "main", work); err != nil {
+				return nil, err
+			}
+		} else if _, err := git(ctx, date, "-C", work, "rm", "-rq", "--ignore-unmatch", "."); err != nil {
+			return nil, err
+		}
+		for name, body := range st.Files {
+			p := filepath.Join(work, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(p, body, 0o644); err != nil {
+				return nil, err
+			}
+		}
+		steps := [][]string{
+			{"-C", work, "add", "-A"},
+			{"-C", work, "-c", "commit.gpgsign=false", "commit", "-q", "--no-verify", "--allow-empty", "-m", st.Commit.Message},
+		}
+		if st.Commit.Tag != "" {
+			steps = append(steps, []string{"-C", work, "tag", st.Commit.Tag})
+		}
+		for _, args := range steps {
+			if _, err := git(ctx, date, args...); err != nil {
+				return nil, err
+			}
+		}
+		out, err := git(ctx, date, "-C", work, "rev-parse", "HEAD")
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, strings.TrimSpace(out))
+	}
+	if bare != "" {
+		if _, err := git(ctx, "", "clone", "-q", "--bare", "--no-hardlinks", work, bare); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// Diff is `git diff from to` in the repository dir: patch text, as the stand-in patch files
+// are made from stand-in trees.
+func Diff(ctx context.Context, dir, from, to string) ([]byte, error) {
+	out, err := git(ctx, "", "-C", dir, "diff", "--no-color", "--no-ext-diff", "--no-renames", from, to)
+	return []byte(out), err
+}

@@ -44,6 +44,8 @@ type Resolved struct {
 	Pin string `json:"pin"`
 	// Dir is the read-only tree of a git source.
 	Dir string `json:"-"`
+	// Repo is the cache's bare repository holding a git source's commit and its history.
+	Repo string `json:"-"`
 	// File is the archive (downloaded, or made from the tree) in the cache.
 	File string `json:"-"`
 	// Place is where a Unikraft build looks for File (build/<library>/<file>); empty if none.
@@ -221,7 +223,7 @@ func (f *fetcher) fetchGit(ctx context.Context, s Source) (Resolved, error) {
 		return Resolved{}, fmt.Errorf("sources: %s: %w", s.Name, err)
 	}
 	log := f.log.WithFields(logrus.Fields{"step": "sources", "source": s.Name})
-	r := Resolved{Name: s.Name, Kind: "git", URL: g.URL, Pin: "commit"}
+	r := Resolved{Name: s.Name, Kind: "git", URL: g.URL, Pin: "commit", Repo: repo}
 	commit := g.Commit
 	if commit == "" {
 		rec, seen := f.pins.Commits[s.Name]

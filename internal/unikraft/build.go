@@ -42,13 +42,15 @@ type Placed struct {
 // Spec is everything an image is built from. Its content hash (with the toolchain image's id)
 // names the image in the cache.
 type Spec struct {
-	Name     string            `json:"name"` // e.g. "fig10-stat"; file-name safe
-	Core     Tree              `json:"core"` // the Unikraft tree (make -C)
-	Libs     []Tree            `json:"libs"` // external libraries and platforms (L=), in order
-	App      map[string][]byte `json:"-"`    // the application directory's files (A=)
-	Config   []string          `json:"config"`
-	Edits    []Edit            `json:"edits,omitempty"` // applied to the copy of Core
-	Archives []Placed          `json:"archives,omitempty"`
+	Name   string            `json:"name"` // e.g. "fig10-stat"; file-name safe
+	Core   Tree              `json:"core"` // the Unikraft tree (make -C)
+	Libs   []Tree            `json:"libs"` // external libraries and platforms (L=), in order
+	App    map[string][]byte `json:"-"`    // the application directory's files (A=)
+	Config []string          `json:"config"`
+	Edits  []Edit            `json:"edits,omitempty"` // applied to the copy of Core
+	// Steps are applied after Edits, in order, to the copies of Core and the application.
+	Steps    []Step   `json:"steps,omitempty"`
+	Archives []Placed `json:"archives,omitempty"`
 	// Kernel lists the names the image may have in the build directory (they differ between
 	// Unikraft versions); the first that exists is the kernel.
 	Kernel []string `json:"kernel"`
@@ -71,6 +73,7 @@ type Image struct {
 	Dropped   []string `json:"dropped,omitempty"`
 	Toolchain string   `json:"toolchain"` // image id the build ran in
 	Log       string   `json:"log"`
+	StepsLog  string   `json:"steps_log,omitempty"` // output of the patch steps (Spec.Steps)
 	Seconds   float64  `json:"build_seconds"`
 	Built     bool     `json:"-"` // built by this call rather than found in the cache
 	Spec      Spec     `json:"spec"`
@@ -107,6 +110,9 @@ func (s Spec) Hash(toolchainID string) string {
 	}
 	for _, e := range s.Edits {
 		fmt.Fprintf(h, "edit %s %s %s\n", e.File, e.Function, e.Statement)
+	}
+	for _, st := range s.Steps {
+		fmt.Fprintln(h, st.hashLine())
 	}
 	for _, a := range s.Archives {
 		fmt.Fprintf(h, "archive %s %s\n", a.Path, a.ID)
@@ -149,6 +155,11 @@ func (s Spec) check() error {
 	for _, c := range s.Config {
 		if !configLine.MatchString(c) {
 			return fmt.Errorf("unikraft: %s: config line %q: expected CONFIG_<NAME>=<value>", s.Name, c)
+		}
+	}
+	for _, st := range s.Steps {
+		if err := st.check(); err != nil {
+			return fmt.Errorf("unikraft: %s: %w", s.Name, err)
 		}
 	}
 	if len(s.Kernel) == 0 {
@@ -195,6 +206,10 @@ func (b *Builder) Build(ctx context.Context, s Spec) (*Image, error) {
 	if err := b.stage(s, work); err != nil {
 		return nil, err
 	}
+	stepsLog := filepath.Join(b.Cache, ".work", s.Name+"-"+hash[:12]+".steps.log")
+	if err := b.applySteps(ctx, s, work, stepsLog); err != nil {
+		return nil, err
+	}
 	log.WithField("work", work).Info("building")
 	jobs := b.Jobs
 	if jobs <= 0 {
@@ -228,7 +243,16 @@ func (b *Builder) Build(ctx context.Context, s Spec) (*Image, error) {
 	}
 	img, err := b.collect(s, hash, work, dir, logPath)
 	if err != nil {
+		os.RemoveAll(dir + ".tmp") // the half-collected image; the work directory is kept
 		return nil, fmt.Errorf("unikraft: %s (work directory kept: %s, log %s): %w", s.Name, work, logPath, err)
+	}
+	if len(s.Steps) > 0 {
+		// What each patch did (offsets, fuzz) stays with the image.
+		img.StepsLog = filepath.Join(dir, "steps.log")
+		if err := copyFile(stepsLog, img.StepsLog, 0o644); err != nil {
+			return nil, fmt.Errorf("unikraft: %s: keep the log of the patch steps: %w", s.Name, err)
+		}
+		os.Remove(stepsLog)
 	}
 	img.Seconds = time.Since(start).Seconds()
 	img.Built = true

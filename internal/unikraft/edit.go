@@ -10,10 +10,11 @@ import (
 
 // Edit inserts a statement as the first statement of a C function in a copy of a source tree.
 //
-// The paper's guests carried their boot markers as patches that were never published in a
-// form that applies to the pinned trees. An Edit says what it does instead: which function,
-// which statement, and why, and it fails loudly when the function is not there (a different
-// tree, a renamed function), so a guest can never be built without its marker.
+// The paper's guests carry their boot markers in its own patches (tracepoints.patch,
+// applied as a Step); a tree those patches do not fit (Unikraft 0.13.0) gets its marker from
+// an Edit, which says what it does: which function, which statement, and why, and fails
+// loudly when the function is not there (a different tree, a renamed function), so a guest
+// can never be built without its marker.
 type Edit struct {
 	File      string `json:"file"`      // path in the tree, e.g. plat/kvm/x86/setup.c
 	Function  string `json:"function"`  // C function whose body gets Statement first
