@@ -37,7 +37,8 @@ func TestHostNeedsKVMForSolo5AndFirecrackerUnderTCG(t *testing.T) {
 // partialMirror is the FIXTURE mirror whose manifest also names the sources of the Solo5 and
 // Firecracker guests (copied from the real manifest) without the mirror holding them: a
 // mirror as a user would have it without plat-solo5 and Firecracker.
-func partialMirror(t *testing.T) string {
+// It returns the mirror and the names of the sources it lacks.
+func partialMirror(t *testing.T) (string, []string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "mirror")
 	if _, err := fixture.WriteMirror(context.Background(), dir); err != nil {
@@ -53,7 +54,7 @@ func partialMirror(t *testing.T) string {
 		t.Fatal(err)
 	}
 	list := m["sources"].([]any)
-	var have []string
+	var have, lacks []string
 	for _, s := range list {
 		have = append(have, s.(map[string]any)["name"].(string))
 	}
@@ -62,14 +63,14 @@ func partialMirror(t *testing.T) string {
 		if !ok || slices.Contains(have, n) {
 			continue
 		}
-		list, have = append(list, s), append(have, n)
+		list, have, lacks = append(list, s), append(have, n), append(lacks, n)
 	}
 	m["sources"] = list
 	b, _ = json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return dir
+	return dir, lacks
 }
 
 // With a mirror lacking the Solo5 and Firecracker sources, prepare builds the QEMU guest,
@@ -79,7 +80,7 @@ func TestPrepareWithPartialMirror(t *testing.T) {
 	if _, err := vmm.QEMUBinary(""); err != nil {
 		t.Skipf("no QEMU: %v", err)
 	}
-	mirror := partialMirror(t)
+	mirror, lacks := partialMirror(t)
 	root := t.TempDir()
 	prepare := func(accel string) (*Prepared, string, error) {
 		var out bytes.Buffer
@@ -102,7 +103,7 @@ func TestPrepareWithPartialMirror(t *testing.T) {
 		t.Errorf("the QEMU guest was not prepared: %+v", pr.Missing)
 	}
 	// One message names them all, each with its upstream and place in a mirror.
-	for _, n := range slices.Concat(GuestOf(Solo5).Sources()[1:], []string{FirecrackerSource}) {
+	for _, n := range lacks {
 		s, _ := sources.Load(filepath.Join("..", "..", sources.ManifestPath))
 		src, _ := s.Source(n)
 		if !strings.Contains(out, "- "+n+":") {
