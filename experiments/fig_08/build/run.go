@@ -40,17 +40,33 @@ const recipe = "fig08-make-build v1"
 // FixtureFailSymbol makes the fixture's stand-in Unikraft fail a build on purpose.
 const FixtureFailSymbol = "CONFIG_FIXTURE_FAIL"
 
-// script runs in the toolchain container: the plain Unikraft make build (unikraft-build-
-// facts.md) with the .config the bundle wrote, after recording the compiler.
-const script = `set -euo pipefail
+// script is what runs in the toolchain container: the plain Unikraft make build
+// (unikraft-build-facts.md) with the .config the bundle wrote, after recording the compiler.
+//
+// `make fetch` and `make prepare` run serially before the parallel build, as kraft ran them:
+// Unikraft 0.4 does not make the sources inside a library's archive depend on the archive, so
+// `make -jN` on a fresh build directory looks for them while the archive is still being
+// unpacked ("No rule to make target …/origin/newlib-2.5.0.20170922/…/argz_add.c"). Without
+// serial (a test's switch only) the script shows that race.
+func script(serial bool) string {
+	s := `set -euo pipefail
 gcc --version | head -n 1 > /work/compiler.txt
 echo "+ $(cat /work/compiler.txt)"
 M=(make -C /src/unikraft A=/work/app L="$UK_LIBS" O=/work/build)
 echo "+ ${M[*]} olddefconfig"
 "${M[@]}" olddefconfig
-echo "+ ${M[*]} -j$MAKE_JOBS"
+`
+	if serial {
+		s += `echo "+ ${M[*]} fetch"
+"${M[@]}" fetch
+echo "+ ${M[*]} prepare"
+"${M[@]}" prepare
+`
+	}
+	return s + `echo "+ ${M[*]} -j$MAKE_JOBS"
 "${M[@]}" -j"$MAKE_JOBS"
 `
+}
 
 // Phase is the build phase of a run: how long it took against the sum of the builds it ran.
 type Phase struct {
@@ -166,10 +182,14 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		man.Tools["deb:"+p] = v
 	}
 
-	b := &builder{opt: opt, c: c, set: set, tool: tool, cacheDir: cacheDir, raw: run.RawDir(), fail: opt.FixtureFail}
+	b := &builder{opt: opt, c: c, set: set, tool: tool, cacheDir: cacheDir, raw: run.RawDir(), fail: opt.FixtureFail,
+		script: script(!opt.noSerialPrepare)}
 	b.makeJobs = max(1, opt.Jobs)
 	if n := min(opt.Jobs, len(plans)); n > 0 {
 		b.makeJobs = max(1, numCPU()/n)
+	}
+	if opt.makeJobs > 0 {
+		b.makeJobs = opt.makeJobs
 	}
 	outcomes, phase := b.buildAll(ctx, plans)
 	if ctx.Err() != nil {
@@ -328,6 +348,7 @@ type builder struct {
 	raw      string
 	fail     []fig08.Image
 	makeJobs int
+	script   string
 	mu       sync.Mutex // serialises lines on opt.Out
 }
 
@@ -445,7 +466,7 @@ func (b *builder) build(ctx context.Context, p *Plan) outcome {
 	b.c.Progress.Step("fig08 "+key, "building")
 	start := time.Now()
 	err = b.c.Run(ctx, docker.RunSpec{
-		Image: b.tool.Ref, Cmd: []string{"bash", "-c", script}, Env: env, WorkDir: "/work",
+		Image: b.tool.Ref, Cmd: []string{"bash", "-c", b.script}, Env: env, WorkDir: "/work",
 		Mounts: mounts, LogPath: logPath, Name: "fig08 " + key,
 	})
 	secs := time.Since(start).Seconds()
@@ -488,7 +509,7 @@ func (b *builder) inputs(p *Plan) (*inputs, error) {
 	}
 	in.core = core.Dir
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\nimage %s\ntoolchain %s\ngcc %s\nscript %s\ncore %s %s\n", recipe, p.Image.Key(), b.tool.ID, b.opt.GCC, script, core.Name, core.Commit)
+	fmt.Fprintf(h, "%s\nimage %s\ntoolchain %s\ngcc %s\nscript %s\ncore %s %s\n", recipe, p.Image.Key(), b.tool.ID, b.opt.GCC, b.script, core.Name, core.Commit)
 	enable := map[string]string{}
 	for _, l := range p.Libs {
 		r, ok := b.set.Get(l.Source)
