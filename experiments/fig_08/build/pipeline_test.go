@@ -134,11 +134,26 @@ func TestPipelineOnTheFixtureMirror(t *testing.T) {
 		t.Errorf("manifest: fixture %q, images %v, gcc-11 %q", m.Fixture, m.Images, m.Tools["deb:gcc-11"])
 	}
 	var sum struct {
-		Phase Phase `json:"build_phase"`
+		Phase   Phase               `json:"build_phase"`
+		Dropped map[string][]string `json:"dropped_config_lines"`
 	}
 	raw, _ := os.ReadFile(filepath.Join(rep.RunDir, "summary.json"))
 	if err := json.Unmarshal(raw, &sum); err != nil || sum.Phase.Built != 5 || sum.Phase.SumSeconds <= 0 {
 		t.Errorf("summary.json build_phase = %+v, %v", sum.Phase, err)
+	}
+	// sqlite_dce's kraft.yaml sets symbols the stand-in does not declare; its olddefconfig
+	// drops them, as kconfig drops symbols a tree does not have, and the run lists them.
+	if got := strings.Join(sum.Dropped["sqlite_dce"], "\n"); !strings.Contains(got, "CONFIG_LIBUKMMAP=y (not in the final configuration)") {
+		t.Errorf("summary.json dropped_config_lines of sqlite_dce = %q", got)
+	}
+	// The verdict's notes on how the helloworld variants differ come from their final .config.
+	if len(d.Configs) != 5 {
+		t.Errorf("the run keeps %d final .config files, want 5", len(d.Configs))
+	}
+	vr := verify.New("fig_08", "test")
+	d.Verify(vr)
+	if notes := strings.Join(vr.Notes, "\n"); !strings.Contains(notes, "helloworld: the final .config files of default, lto, dce, dce_lto") {
+		t.Errorf("verdict notes do not describe the helloworld configurations:\n%s", notes)
 	}
 	t.Logf("first run: %s", rep.Phase)
 
