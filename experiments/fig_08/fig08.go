@@ -58,6 +58,9 @@ type Dataset struct {
 	// Fixture names the stand-in sources a run was built from (manifest.json); empty for
 	// real builds and for the paper's data.
 	Fixture string
+	// Configs are the final .config files a run kept (raw/<image>.config); empty for the
+	// paper's data. What the verdict says about how variants differ comes from them only.
+	Configs map[Image]Config
 }
 
 // Paper returns the paper's data: all 16 sizes and their ELF layout.
@@ -83,6 +86,9 @@ func Load(runDir string) (*Dataset, error) {
 			runDir, ResultsFile, err)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if d.Configs, err = readConfigs(os.DirFS(runDir), filepath.Clean(runDir)+string(filepath.Separator), d.Sizes); err != nil {
 		return nil, err
 	}
 	m, err := results.ReadManifest(runDir)

@@ -223,7 +223,10 @@ func (b *Builder) Build(ctx context.Context, s Spec) (*Image, error) {
 	if len(libs) > 0 {
 		mk += " L=" + strings.Join(libs, ":")
 	}
-	script := fmt.Sprintf("set -e\n%s olddefconfig\n%s -j%d\n", mk, mk, jobs)
+	// fetch and prepare run serially before the parallel build, as kraft ran them: Unikraft
+	// 0.4 does not make the sources inside a library's archive depend on the archive, so
+	// make -jN on a fresh build directory would look for them while it is being unpacked.
+	script := fmt.Sprintf("set -e\n%s olddefconfig\n%s fetch\n%s prepare\n%s -j%d\n", mk, mk, mk, mk, jobs)
 	timeout := b.Timeout
 	if timeout == 0 {
 		timeout = 45 * time.Minute

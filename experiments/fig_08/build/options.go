@@ -45,6 +45,11 @@ type Options struct {
 	Log     logrus.FieldLogger
 	// Settings are the environment settings, recorded in the run's manifest.
 	Settings map[string]string
+
+	// For tests of the build script only: skip the serial `make fetch` and `make prepare`
+	// (to show the race they prevent), and set make's -j instead of sharing the CPUs.
+	noSerialPrepare bool
+	makeJobs        int
 }
 
 // Environment settings read by FromEnv.

@@ -134,11 +134,26 @@ func TestPipelineOnTheFixtureMirror(t *testing.T) {
 		t.Errorf("manifest: fixture %q, images %v, gcc-11 %q", m.Fixture, m.Images, m.Tools["deb:gcc-11"])
 	}
 	var sum struct {
-		Phase Phase `json:"build_phase"`
+		Phase   Phase               `json:"build_phase"`
+		Dropped map[string][]string `json:"dropped_config_lines"`
 	}
 	raw, _ := os.ReadFile(filepath.Join(rep.RunDir, "summary.json"))
 	if err := json.Unmarshal(raw, &sum); err != nil || sum.Phase.Built != 5 || sum.Phase.SumSeconds <= 0 {
 		t.Errorf("summary.json build_phase = %+v, %v", sum.Phase, err)
+	}
+	// sqlite_dce's kraft.yaml sets symbols the stand-in does not declare; its olddefconfig
+	// drops them, as kconfig drops symbols a tree does not have, and the run lists them.
+	if got := strings.Join(sum.Dropped["sqlite_dce"], "\n"); !strings.Contains(got, "CONFIG_LIBUKMMAP=y (not in the final configuration)") {
+		t.Errorf("summary.json dropped_config_lines of sqlite_dce = %q", got)
+	}
+	// The verdict's notes on how the helloworld variants differ come from their final .config.
+	if len(d.Configs) != 5 {
+		t.Errorf("the run keeps %d final .config files, want 5", len(d.Configs))
+	}
+	vr := verify.New("fig_08", "test")
+	d.Verify(vr)
+	if notes := strings.Join(vr.Notes, "\n"); !strings.Contains(notes, "helloworld: the final .config files of default, lto, dce, dce_lto") {
+		t.Errorf("verdict notes do not describe the helloworld configurations:\n%s", notes)
 	}
 	t.Logf("first run: %s", rep.Phase)
 
@@ -205,5 +220,67 @@ func TestPipelineOnTheFixtureMirror(t *testing.T) {
 
 	if left, err := c.OwnContainers(context.Background()); err != nil || len(left) > 0 {
 		t.Errorf("containers left behind: %v, %v", left, err)
+	}
+}
+
+// Unikraft 0.4 (and the stand-in, which copies its rules) does not make the sources inside a
+// library's archive depend on the archive: a parallel make on a fresh build directory looks
+// for them while the archive is being unpacked. The build script therefore runs `make fetch`
+// and `make prepare` first. With several make jobs per image the build passes with that step
+// and fails without it. (-j8: free job slots let make move on at once while the three archives
+// of sqlite_dce are unpacked, rather than by chance of which job ends first.)
+func TestParallelMakeNeedsSerialFetchAndPrepare(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds images in Docker")
+	}
+	needDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	tmp := t.TempDir()
+	mirror, err := fixture.WriteMirror(ctx, filepath.Join(tmp, "mirror"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetLevel(logrus.WarnLevel)
+	var out bytes.Buffer
+	opt := Options{
+		Images:     images("sqlite_dce"),
+		Jobs:       1,
+		ResultsDir: filepath.Join(tmp, "results"),
+		BuildCache: filepath.Join(tmp, "builds"),
+		Manifest:   "../../../containers/sources.json",
+		Containers: "../../../containers",
+		Sources:    sources.Options{Cache: filepath.Join(tmp, "sources"), Mirror: mirror.Dir, Log: log},
+		Out:        &out,
+		Log:        log,
+		Settings:   map[string]string{},
+		makeJobs:   8,
+	}
+	buildLog := filepath.Join(opt.BuildCache, "fixture-"+fixture.Name, "sqlite_dce", "build.log")
+
+	opt.noSerialPrepare = true
+	if _, err := Run(ctx, opt); err == nil || !strings.Contains(err.Error(), "every build failed") {
+		t.Fatalf("make -j8 straight after olddefconfig: %v; want the build to fail", err)
+	}
+	raw, _ := os.ReadFile(buildLog)
+	if !bytes.Contains(raw, []byte("No rule to make target")) || !bytes.Contains(raw, []byte("/origin/")) {
+		t.Fatalf("the failed build's log does not show make missing a source of an unpacked archive:\n%s", raw)
+	}
+
+	opt.noSerialPrepare = false
+	out.Reset()
+	rep, err := Run(ctx, opt)
+	if err != nil {
+		t.Fatalf("with make fetch and make prepare first: %v\n%s", err, out.String())
+	}
+	if rep.Phase.Built != 1 || rep.Phase.MakeJobs != 8 {
+		t.Errorf("phase %+v; want sqlite_dce built with make -j8", rep.Phase)
+	}
+	raw, _ = os.ReadFile(buildLog)
+	for _, step := range []string{"O=/work/build fetch\n", "O=/work/build prepare\n", "O=/work/build -j8\n"} {
+		if !bytes.Contains(raw, []byte(step)) {
+			t.Errorf("the build log lacks the step %q", step)
+		}
 	}
 }

@@ -167,8 +167,9 @@ func (p *Plan) Archives() []string {
 // configure wrote its defconfig: the unikraft lines, the architecture and platform
 // (x86_64, kvm), then per library its lines and the line that enables it (kraft took the
 // first symbol of the library's Config.uk; enable maps library name → that symbol), then
-// extra, then the image name. When a symbol is set twice (redis sets LIBUKDEBUG=n, then =y)
-// the later line wins, as in kconfig; only that line is written.
+// extra, then the image name. When a symbol is set twice the later line wins, as in kconfig;
+// only that line is written. What the lines become is Kconfig's to decide (olddefconfig drops
+// unknown symbols and selects turn "=n" lines back on): see the final .config of the build.
 func (p *Plan) DotConfig(enable map[string]string, extra ...string) ([]string, error) {
 	lines := append([]string(nil), p.Kraft.Unikraft.KConfig...)
 	lines = append(lines, "CONFIG_ARCH_X86_64=y", "CONFIG_PLAT_KVM=y")

@@ -28,6 +28,7 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/host"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
+	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
 )
 
 // Figure is the figure directory under results/.
@@ -40,17 +41,33 @@ const recipe = "fig08-make-build v1"
 // FixtureFailSymbol makes the fixture's stand-in Unikraft fail a build on purpose.
 const FixtureFailSymbol = "CONFIG_FIXTURE_FAIL"
 
-// script runs in the toolchain container: the plain Unikraft make build (unikraft-build-
-// facts.md) with the .config the bundle wrote, after recording the compiler.
-const script = `set -euo pipefail
+// script is what runs in the toolchain container: the plain Unikraft make build
+// (unikraft-build-facts.md) with the .config the bundle wrote, after recording the compiler.
+//
+// `make fetch` and `make prepare` run serially before the parallel build, as kraft ran them:
+// Unikraft 0.4 does not make the sources inside a library's archive depend on the archive, so
+// `make -jN` on a fresh build directory looks for them while the archive is still being
+// unpacked ("No rule to make target …/origin/newlib-2.5.0.20170922/…/argz_add.c"). Without
+// serial (a test's switch only) the script shows that race.
+func script(serial bool) string {
+	s := `set -euo pipefail
 gcc --version | head -n 1 > /work/compiler.txt
 echo "+ $(cat /work/compiler.txt)"
 M=(make -C /src/unikraft A=/work/app L="$UK_LIBS" O=/work/build)
 echo "+ ${M[*]} olddefconfig"
 "${M[@]}" olddefconfig
-echo "+ ${M[*]} -j$MAKE_JOBS"
+`
+	if serial {
+		s += `echo "+ ${M[*]} fetch"
+"${M[@]}" fetch
+echo "+ ${M[*]} prepare"
+"${M[@]}" prepare
+`
+	}
+	return s + `echo "+ ${M[*]} -j$MAKE_JOBS"
 "${M[@]}" -j"$MAKE_JOBS"
 `
+}
 
 // Phase is the build phase of a run: how long it took against the sum of the builds it ran.
 type Phase struct {
@@ -84,13 +101,17 @@ type Report struct {
 	Fixture      string
 	Builds       map[fig08.Image]fig08.Build
 	Measurements map[fig08.Image]Measurement
-	Phase        Phase
+	// Dropped lists, per image, the lines of the .config written before olddefconfig (the
+	// kraft.yaml lines and the bundle's) that the final .config does not hold as written.
+	Dropped map[fig08.Image][]string
+	Phase   Phase
 }
 
 // outcome is one image's build.
 type outcome struct {
 	build   fig08.Build
 	measure Measurement
+	dropped []string
 	err     error
 }
 
@@ -166,10 +187,14 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		man.Tools["deb:"+p] = v
 	}
 
-	b := &builder{opt: opt, c: c, set: set, tool: tool, cacheDir: cacheDir, raw: run.RawDir(), fail: opt.FixtureFail}
+	b := &builder{opt: opt, c: c, set: set, tool: tool, cacheDir: cacheDir, raw: run.RawDir(), fail: opt.FixtureFail,
+		script: script(!opt.noSerialPrepare)}
 	b.makeJobs = max(1, opt.Jobs)
 	if n := min(opt.Jobs, len(plans)); n > 0 {
 		b.makeJobs = max(1, numCPU()/n)
+	}
+	if opt.makeJobs > 0 {
+		b.makeJobs = opt.makeJobs
 	}
 	outcomes, phase := b.buildAll(ctx, plans)
 	if ctx.Err() != nil {
@@ -177,7 +202,8 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		return nil, fmt.Errorf("fig08: interrupted; what was done is in %s: %w", dir, ctx.Err())
 	}
 
-	rep := &Report{Fixture: set.Fixture, Builds: map[fig08.Image]fig08.Build{}, Measurements: map[fig08.Image]Measurement{}, Phase: phase}
+	rep := &Report{Fixture: set.Fixture, Builds: map[fig08.Image]fig08.Build{}, Measurements: map[fig08.Image]Measurement{},
+		Dropped: map[fig08.Image][]string{}, Phase: phase}
 	sizes := fig08.Sizes{}
 	layouts := map[fig08.Image]fig08.Layout{}
 	compilers := map[string]bool{}
@@ -185,6 +211,9 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	for _, p := range plans {
 		o := outcomes[p.Image]
 		rep.Builds[p.Image] = o.build
+		if len(o.dropped) > 0 {
+			rep.Dropped[p.Image] = o.dropped
+		}
 		if o.build.Compiler != "" {
 			compilers[o.build.Compiler] = true
 		}
@@ -328,6 +357,7 @@ type builder struct {
 	raw      string
 	fail     []fig08.Image
 	makeJobs int
+	script   string
 	mu       sync.Mutex // serialises lines on opt.Out
 }
 
@@ -414,7 +444,8 @@ func (b *builder) build(ctx context.Context, p *Plan) outcome {
 				return fail(err)
 			}
 			b.say("%s: reused (inputs unchanged since %s): %d B", key, d.Finished.Format(time.RFC3339), m.FileBytes)
-			return outcome{measure: m, build: fig08.Build{Status: fig08.Reused, Seconds: d.Seconds, Compiler: d.Compiler, Log: logName}}
+			return outcome{measure: m, build: fig08.Build{Status: fig08.Reused, Seconds: d.Seconds, Compiler: d.Compiler, Log: logName},
+				dropped: b.dropped(key, in)}
 		}
 	}
 
@@ -445,7 +476,7 @@ func (b *builder) build(ctx context.Context, p *Plan) outcome {
 	b.c.Progress.Step("fig08 "+key, "building")
 	start := time.Now()
 	err = b.c.Run(ctx, docker.RunSpec{
-		Image: b.tool.Ref, Cmd: []string{"bash", "-c", script}, Env: env, WorkDir: "/work",
+		Image: b.tool.Ref, Cmd: []string{"bash", "-c", b.script}, Env: env, WorkDir: "/work",
 		Mounts: mounts, LogPath: logPath, Name: "fig08 " + key,
 	})
 	secs := time.Since(start).Seconds()
@@ -469,7 +500,26 @@ func (b *builder) build(ctx context.Context, p *Plan) outcome {
 		return fail(err)
 	}
 	b.say("%s: built in %.1f s (%s): %d B", key, secs, compiler, m.FileBytes)
-	return outcome{measure: m, build: fig08.Build{Status: fig08.Built, Seconds: secs, Compiler: compiler, Log: logName}}
+	return outcome{measure: m, build: fig08.Build{Status: fig08.Built, Seconds: secs, Compiler: compiler, Log: logName},
+		dropped: b.dropped(key, in)}
+}
+
+// dropped compares the .config the bundle wrote with the final one the run kept: the lines
+// Kconfig did not keep as written (a symbol that does not exist, an "=n" turned back on by a
+// select or a choice's default). They are listed per image in summary.json, so that what is
+// said about a configuration comes from the final .config, not from the kraft.yaml.
+func (b *builder) dropped(key string, in *inputs) []string {
+	final, err := os.ReadFile(filepath.Join(b.raw, key+".config"))
+	if err != nil {
+		return []string{"(no final .config to compare with: " + err.Error() + ")"}
+	}
+	lines := strings.Split(strings.TrimSpace(string(in.app[".config"])), "\n")
+	d := unikraft.Dropped(lines, final)
+	if len(d) > 0 {
+		b.opt.Log.WithFields(logrus.Fields{"figure": Figure, "step": "build", "image": key}).
+			Infof("%d requested .config lines not in the final .config: %s", len(d), strings.Join(d, "; "))
+	}
+	return d
 }
 
 // inputs is everything an image's build depends on, and its hash.
@@ -488,7 +538,7 @@ func (b *builder) inputs(p *Plan) (*inputs, error) {
 	}
 	in.core = core.Dir
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\nimage %s\ntoolchain %s\ngcc %s\nscript %s\ncore %s %s\n", recipe, p.Image.Key(), b.tool.ID, b.opt.GCC, script, core.Name, core.Commit)
+	fmt.Fprintf(h, "%s\nimage %s\ntoolchain %s\ngcc %s\nscript %s\ncore %s %s\n", recipe, p.Image.Key(), b.tool.ID, b.opt.GCC, b.script, core.Name, core.Commit)
 	enable := map[string]string{}
 	for _, l := range p.Libs {
 		r, ok := b.set.Get(l.Source)
@@ -586,10 +636,14 @@ func writeRun(run *results.Run, d *fig08.Dataset, rep *Report, man *results.Mani
 		Images   any                    `json:"images"`
 		Sections map[string]Measurement `json:"sections"`
 		Phase    Phase                  `json:"build_phase"`
+		Dropped  map[string][]string    `json:"dropped_config_lines"`
 		Fixture  string                 `json:"fixture,omitempty"`
-	}{Images: d.Summary(), Sections: map[string]Measurement{}, Phase: rep.Phase, Fixture: rep.Fixture}
+	}{Images: d.Summary(), Sections: map[string]Measurement{}, Phase: rep.Phase, Dropped: map[string][]string{}, Fixture: rep.Fixture}
 	for img, m := range rep.Measurements {
 		sum.Sections[img.Key()] = m
+	}
+	for img, lines := range rep.Dropped {
+		sum.Dropped[img.Key()] = lines
 	}
 	if err := run.WriteJSON("summary.json", sum); err != nil {
 		return err
