@@ -69,7 +69,9 @@ type Options struct {
 const (
 	EndedByExit   = "the VMM exited"
 	EndedAtMarker = "stopped by the harness after the end marker"
-	EndedKilled   = "killed by the harness" // timeout, cancellation; the error says which
+	// EndedStopped is a stop the VM's driver asked for (vmm.Firecracker.StopOnBootTimer).
+	EndedStopped = "stopped by the harness"
+	EndedKilled  = "killed by the harness" // timeout, cancellation; the error says which
 )
 
 // Boot is the result of booting one VM once.
@@ -81,7 +83,7 @@ type Boot struct {
 	Timelines []Timeline `json:"timelines"`
 	Raw       []string   `json:"raw,omitempty"` // relative to Options.Base when it was set
 	// Ending says how the VMM's run ended: EndedByExit, EndedAtMarker (Options.StopAfterMain;
-	// Exit then shows the SIGKILL) or EndedKilled.
+	// Exit then shows the SIGKILL), EndedStopped or EndedKilled.
 	Ending string `json:"ending,omitempty"`
 	// Stop says, for a failed boot, how far it got and how it ended, in words that are the
 	// same for every boot that stopped the same way (no pids, no times): "entry marker
@@ -207,10 +209,12 @@ func Run(ctx context.Context, target Target, obs Observers, opts Options) (b Boo
 	switch {
 	case atEnd:
 		b.Ending = EndedAtMarker
-	case exit.Stopped:
-		b.Ending = EndedKilled
-	default:
+	case !exit.Stopped:
 		b.Ending = EndedByExit
+	case werr == nil:
+		b.Ending = EndedStopped
+	default:
+		b.Ending = EndedKilled
 	}
 	var errs []error
 	if werr != nil {
