@@ -46,6 +46,11 @@ type Guest struct {
 	Extras []string // further build outputs kept (the Solo5 tender)
 	// Deviation says how this guest differs from the paper's, for the README and manifest.
 	Deviation string
+	// HaltsAfterMain marks a guest that halts its vCPU after main() without ending its VM
+	// (no exit device, no reset): its boots end when the observers have seen the end marker,
+	// and the harness stops the VMM (boottime.Options.StopAfterMain). The other guests end
+	// their VM, and their boots wait for that exit, so a crash after the marker is caught.
+	HaltsAfterMain bool
 }
 
 // ConfigChange removes a line of the paper's configuration and adds others, for a reason.
@@ -148,6 +153,9 @@ var Guests = []Guest{
 		// firecrackersupport.patch splits plat/kvm into a QEMU (kvmq) and a Firecracker (kvmfc)
 		// platform; firecracker.conf selects both, and Firecracker boots the kvmfc image.
 		Kernel: []string{"app-helloworld-boottime-fc_kvmfc-x86_64"},
+		// main() returns into the 0.4-era tree's halt (cli; hlt); the original artifact
+		// killed Firecracker after `sleep 4`.
+		HaltsAfterMain: true,
 		Deviation: "the paper's guest (a4cf6565 + firecrackersupport.patch, app-helloworld + hello-ioport.patch with the " +
 			"1500 write turned into Firecracker's boot-timer magic 123 to port 0x3f0) on the pinned current Firecracker; " +
 			"no port-1112 marker",

@@ -226,3 +226,23 @@ echo "CC=${CC}" > Makeconf
 		t.Errorf("Makeconf = %q, %v; want the one configure.sh writes for cc (gcc 11)", conf, err)
 	}
 }
+
+// Only the paper's Firecracker guest halts after main() without ending its VM, so only its
+// boots are ended by the harness at the end marker; the QEMU and Solo5 guests exit, and
+// their boots wait for that exit (a crash after the marker stays a failed boot). Its end
+// marker is the boot-timer port, which it writes where the others write port 1500.
+func TestOnlyThePapersFirecrackerGuestIsStoppedAtItsEndMarker(t *testing.T) {
+	for _, g := range Guests {
+		if want := g.Key == "firecracker"; g.HaltsAfterMain != want {
+			t.Errorf("%s: HaltsAfterMain %v, want %v", g.Key, g.HaltsAfterMain, want)
+		}
+	}
+	t.Setenv(EnvFCGuest, "paper")
+	if g := GuestOf(Firecracker); !g.HaltsAfterMain || !slices.ContainsFunc(g.Steps, func(s GuestStep) bool { return s.New == "(0x03f0, 123)" }) {
+		t.Errorf("FC_GUEST=paper boots %s (halts after main: %v), not the boot-timer-port guest that halts", g.Key, g.HaltsAfterMain)
+	}
+	t.Setenv(EnvFCGuest, "0.13")
+	if g := GuestOf(Firecracker); g.HaltsAfterMain {
+		t.Errorf("FC_GUEST=0.13 (%s) resets through the i8042 and ends its VM itself", g.Key)
+	}
+}

@@ -300,10 +300,17 @@ func (r *runner) series(ctx context.Context, v VMM) (SeriesStatus, error) {
 	plan.Series, plan.RawDir, plan.Log, plan.AbortAfter = v.Key, r.run.RawDir(), log, AbortAfter
 	plan.Base = r.run.Dir() // raw paths relative to the run directory: valid after Commit
 	st.Planned = plan.Reps
+	if g.HaltsAfterMain {
+		st.StopAfterMain = true
+		st.Notes = append(st.Notes, fmt.Sprintf("the guest halts after main() without ending its VM: each boot ends when the observers "+
+			"have seen its end marker (port %#x), and the harness then stops the VMM (SIGKILL to its process group); the original "+
+			"artifact killed it after a fixed 4 s", s.markers.Main))
+	}
 	fmt.Fprintf(outOr(r.o.Out), "fig10: %s: %d boots (+%d warm-up), observers %s, CPUs %s\n",
 		v.Label, plan.Reps, plan.Warmup, strings.Join(st.Observers, "+"), host.FormatCPUList(st.CPUs))
 	res, runErr := rep.Run(ctx, plan, func(ctx context.Context, rp rep.Rep) (boottime.Boot, error) {
-		b, err := boottime.Run(ctx, s.target, s.obs, boottime.Options{Markers: s.markers, Accel: r.o.Accel, Timeout: plan.Timeout, Raw: rp.Raw, Base: plan.Base})
+		b, err := boottime.Run(ctx, s.target, s.obs, boottime.Options{Markers: s.markers, Accel: r.o.Accel, Timeout: plan.Timeout,
+			Raw: rp.Raw, Base: plan.Base, StopAfterMain: g.HaltsAfterMain})
 		if rp.Raw != "" {
 			err = errors.Join(err, b.WriteJSON(rp.Raw))
 		}
@@ -326,6 +333,9 @@ func (r *runner) series(ctx context.Context, v VMM) (SeriesStatus, error) {
 	for _, o := range res.Runs {
 		if o.Value.Pid != 0 {
 			lifetimes += o.Value.Exit.Lifetime()
+		}
+		if o.Value.Ending == boottime.EndedAtMarker {
+			st.EndedAtMarker++
 		}
 	}
 	st.LoopWallNS, st.LifetimesNS = res.Wall.Nanoseconds(), lifetimes.Nanoseconds()

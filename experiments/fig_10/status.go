@@ -46,6 +46,11 @@ type SeriesStatus struct {
 	OK        int      `json:"ok"`
 	Failed    int      `json:"failed"`
 	Warmups   int      `json:"warmups,omitempty"`
+	// StopAfterMain: the guest halts after main() without ending its VM, so each boot ended
+	// when the observers had seen the end marker and the harness stopped the VMM (SIGKILL to
+	// its process group); EndedAtMarker counts the measured boots that ended so.
+	StopAfterMain bool `json:"stop_after_main,omitempty"`
+	EndedAtMarker int  `json:"ended_at_marker,omitempty"`
 	// Errors are the first failed boots' errors (their raw logs are under raw/<vmm>/).
 	Errors []string `json:"errors,omitempty"`
 	// Overhead is the measured loop's wall time over the sum of the VMM processes' lifetimes

@@ -56,7 +56,23 @@ type Options struct {
 	// Base makes the raw paths recorded in the Boot relative to it (the run directory, so
 	// they stay valid when the run directory is renamed or moved); absolute when empty.
 	Base string
+	// StopAfterMain is for guests that never end their VM after main() (the paper's
+	// Firecracker guest halts its vCPU): the boot is over once every observer has seen the
+	// main marker, live, and the harness then stops the VMM (SIGKILL to the process group it
+	// started) and counts the boot as successful, Boot.Ending EndedAtMarker. Without it a
+	// boot lasts until the VMM exits: a guest that writes the marker and then crashes is
+	// still caught, but one that halts runs into Timeout.
+	StopAfterMain bool
 }
+
+// How a boot's VMM run ended (Boot.Ending).
+const (
+	EndedByExit   = "the VMM exited"
+	EndedAtMarker = "stopped by the harness after the end marker"
+	// EndedStopped is a stop the VM's driver asked for (vmm.Firecracker.StopOnBootTimer).
+	EndedStopped = "stopped by the harness"
+	EndedKilled  = "killed by the harness" // timeout, cancellation; the error says which
+)
 
 // Boot is the result of booting one VM once.
 type Boot struct {
@@ -66,6 +82,9 @@ type Boot struct {
 	// Timelines are what each observer saw (CLOCK_MONOTONIC ns), the samples' source.
 	Timelines []Timeline `json:"timelines"`
 	Raw       []string   `json:"raw,omitempty"` // relative to Options.Base when it was set
+	// Ending says how the VMM's run ended: EndedByExit, EndedAtMarker (Options.StopAfterMain;
+	// Exit then shows the SIGKILL), EndedStopped or EndedKilled.
+	Ending string `json:"ending,omitempty"`
 	// Stop says, for a failed boot, how far it got and how it ended, in words that are the
 	// same for every boot that stopped the same way (no pids, no times): "entry marker
 	// (port 1112) seen, main marker (port 1500) never; timed out after 1m0s".
@@ -109,7 +128,8 @@ func (b Boot) Sample(observer string) (Sample, bool) {
 
 // Run boots target once, observed by obs, and returns one sample per observer. The raw
 // logs are written first, so a failed boot keeps its evidence. The VMM is always gone when
-// Run returns: it exited, or it was killed (timeout, cancellation).
+// Run returns: it exited, it was stopped after the end marker (Options.StopAfterMain), or it
+// was killed (timeout, cancellation).
 func Run(ctx context.Context, target Target, obs Observers, opts Options) (b Boot, err error) {
 	if opts.Markers.Main == 0 {
 		opts.Markers = QEMUMarkers
@@ -158,12 +178,43 @@ func Run(ctx context.Context, target Target, obs Observers, opts Options) (b Boo
 	}
 	b.Pid = p.Pid()
 	timeout := or(opts.Timeout, time.Minute)
-	exit, werr := p.Wait(timeout)
+	var ends []<-chan struct{} // one per observer: closed when it has seen the main marker
+	var tw *traceWatch
+	var watchErr error
+	if opts.StopAfterMain {
+		if obs.Ftrace != nil {
+			if tw, watchErr = obs.Ftrace.watch(b.Pid, opts.Markers.Main); tw != nil {
+				ends = append(ends, tw.seen)
+			}
+		}
+		if dc != nil {
+			ends = append(ends, dc.seen(opts.Markers.Main))
+		}
+	}
+	var exit vmm.Exit
+	var werr error
+	atEnd := false
+	if watchErr != nil {
+		werr = errors.Join(watchErr, p.Stop()) // it cannot be watched: do not wait for nothing
+		exit, _ = p.Wait(timeout)
+	} else {
+		exit, atEnd, werr = waitOrStop(p, timeout, ends)
+	}
 	b.Exit = exit
 	timedOut := errors.Is(werr, vmm.ErrTimeout) || errors.Is(werr, rep.ErrTimeout)
 	if timedOut {
 		// One wording whichever deadline fired first: Wait's own or the repetition's.
 		werr = fmt.Errorf("%s (pid %d) killed: %w after %v", p.Name, b.Pid, vmm.ErrTimeout, timeout)
+	}
+	switch {
+	case atEnd:
+		b.Ending = EndedAtMarker
+	case !exit.Stopped:
+		b.Ending = EndedByExit
+	case werr == nil:
+		b.Ending = EndedStopped
+	default:
+		b.Ending = EndedKilled
 	}
 	var errs []error
 	if werr != nil {
@@ -172,7 +223,13 @@ func Run(ctx context.Context, target Target, obs Observers, opts Options) (b Boo
 	seen := map[int]bool{} // marker ports any observer saw, also in a failed boot
 	errs = append(errs, b.keep(opts.Raw, ".console.log", p.Console()))
 	if obs.Ftrace != nil {
-		trace, rerr := obs.Ftrace.Read()
+		var taken []byte
+		if tw != nil {
+			var terr error
+			taken, terr = tw.finish()
+			errs = append(errs, terr)
+		}
+		trace, rerr := obs.Ftrace.readAfter(taken)
 		errs = append(errs, b.keep(opts.Raw, ".ftrace.txt", trace))
 		if rerr != nil {
 			errs = append(errs, rerr)
@@ -204,7 +261,7 @@ func Run(ctx context.Context, target Target, obs Observers, opts Options) (b Boo
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		b.Stop = stopOf(opts.Markers, seen, timedOut, timeout, werr, exit)
+		b.Stop = stopOf(opts.Markers, seen, timedOut, timeout, werr, exit, atEnd)
 		return b, &StopError{Observed: b.Stop, Err: fmt.Errorf("boot of %s (pid %d): %w", p.Name, b.Pid, err)}
 	}
 	return b, nil
@@ -212,7 +269,7 @@ func Run(ctx context.Context, target Target, obs Observers, opts Options) (b Boo
 
 // stopOf describes how far a failed boot got (which markers were seen) and how it ended,
 // without pids or times, so that boots that stopped the same way have the same text.
-func stopOf(m Markers, seen map[int]bool, timedOut bool, timeout time.Duration, werr error, e vmm.Exit) string {
+func stopOf(m Markers, seen map[int]bool, timedOut bool, timeout time.Duration, werr error, e vmm.Exit, atEnd bool) string {
 	marker := func(name string, port int) string { return fmt.Sprintf("%s marker (port %d)", name, port) }
 	var got, never []string
 	if m.Entry != 0 {
@@ -241,11 +298,57 @@ func stopOf(m Markers, seen map[int]bool, timedOut bool, timeout time.Duration, 
 		return s + "; timed out after " + timeout.String()
 	case werr != nil:
 		return s + "; " + pidless.ReplaceAllString(werr.Error(), "")
+	case atEnd:
+		return s + "; " + EndedAtMarker + ", but the observers' times did not give a boot (see the error)"
 	case len(never) > 0:
 		return s + "; the VMM ended (" + e.String() + ")"
 	default:
 		return s + "; the VMM ended (" + e.String() + ") but the observers' times did not give a boot (see the error)"
 	}
+}
+
+// waitOrStop waits up to timeout for the VMM to exit, as p.Wait; but once every channel in
+// ends is closed (each observer has seen the main marker) before that, it stops the VMM and
+// reports atEnd: the guest's boot is complete and it will not end its VM itself. With no
+// channels it is p.Wait. Bounded by timeout plus Wait's and Stop's grace after SIGKILL.
+func waitOrStop(p *vmm.Process, timeout time.Duration, ends []<-chan struct{}) (e vmm.Exit, atEnd bool, err error) {
+	if len(ends) == 0 {
+		e, err = p.Wait(timeout)
+		return e, false, err
+	}
+	type result struct {
+		e   vmm.Exit
+		err error
+	}
+	waited := make(chan result, 1)
+	go func() {
+		e, err := p.Wait(timeout)
+		waited <- result{e, err}
+	}()
+	all, quit := make(chan struct{}), make(chan struct{})
+	defer close(quit)
+	go func() {
+		for _, c := range ends {
+			select {
+			case <-c:
+			case <-quit:
+				return
+			}
+		}
+		close(all)
+	}()
+	select {
+	case r := <-waited:
+		return r.e, false, r.err
+	case <-all:
+	}
+	serr := p.Stop() // SIGKILL to the VMM's own process group, by the pid it started
+	r := <-waited
+	if serr != nil {
+		return r.e, false, errors.Join(r.err, serr)
+	}
+	// The timeout may have fired first (its error), or the VMM exited by itself meanwhile.
+	return r.e, r.err == nil && r.e.Stopped, r.err
 }
 
 // pidless removes the pids from an error text.

@@ -53,6 +53,7 @@ type portReader struct {
 	fd    int
 	eof   bool
 	marks []mark
+	seen  chan struct{} // closed with the first marker byte
 }
 
 type mark struct {
@@ -81,7 +82,7 @@ func attachDebugcon(q *vmm.QEMU, m Markers) (*debugcon, error) {
 		if err != nil {
 			return fail(fmt.Errorf("socketpair: %w", err))
 		}
-		d.readers = append(d.readers, &portReader{port: port, fd: sp[0]})
+		d.readers = append(d.readers, &portReader{port: port, fd: sp[0], seen: make(chan struct{})})
 		if err := unix.SetsockoptInt(sp[0], unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
 			unix.Close(sp[1])
 			return fail(fmt.Errorf("SO_TIMESTAMPNS: %w", err))
@@ -147,6 +148,9 @@ func (d *debugcon) read() {
 			if err != nil {
 				d.err = fmt.Errorf("debugcon %d: %w", r.port, err)
 				return
+			}
+			if len(r.marks) == 0 {
+				close(r.seen)
 			}
 			for _, b := range buf[:n] {
 				r.marks = append(r.marks, mark{real: t, arrived: arrived, b: b})
@@ -227,6 +231,16 @@ func (d *debugcon) finish(exec time.Duration) (Timeline, []byte, error) {
 		}
 	}
 	return tl, []byte(raw.String()), err
+}
+
+// seen is closed once a marker byte of port has arrived (Options.StopAfterMain).
+func (d *debugcon) seen(port int) <-chan struct{} {
+	for _, r := range d.readers {
+		if r.port == port {
+			return r.seen
+		}
+	}
+	return nil // not a marker port: never
 }
 
 // close stops the reader and closes every descriptor (idempotent).

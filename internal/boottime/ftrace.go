@@ -100,6 +100,15 @@ func OpenFtrace(opts FtraceOptions, m Markers) (_ *Ftrace, err error) {
 		f.write("events/syscalls/sys_enter_ioctl/enable", "1") == nil {
 		f.ioctl = true
 	}
+	// A reader waiting in poll(2) on trace_pipe (traceWatch) must wake at the first event.
+	// Kernels that apply the instance's wake-up watermark (buffer_percent, default 50) to
+	// poll would wake it only once the buffer is half full; 0 removes the watermark. (On
+	// the development machine's 6.18 kernel poll woke at the first events either way.)
+	if _, err := os.Stat(filepath.Join(f.dir, "buffer_percent")); err == nil {
+		if err := f.write("buffer_percent", "0"); err != nil {
+			return nil, err
+		}
+	}
 	if err := f.write("tracing_on", "1"); err != nil {
 		return nil, err
 	}
@@ -185,10 +194,15 @@ func (f *Ftrace) Reset() error {
 
 // Read takes the events recorded since the last Reset or Read, as ftrace's text (the raw
 // log kept for each repetition), after a header naming the instance and the clock.
-func (f *Ftrace) Read() ([]byte, error) {
+func (f *Ftrace) Read() ([]byte, error) { return f.readAfter(nil) }
+
+// readAfter is Read for a boot whose first events were already taken from trace_pipe (by a
+// traceWatch): they come first, then the rest.
+func (f *Ftrace) readAfter(taken []byte) ([]byte, error) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# ftrace instance %s, trace_clock mono (CLOCK_MONOTONIC), record-tgid\n", f.dir)
 	fmt.Fprintf(&b, "# events: sched_process_exec, sys_enter_ioctl if cmd == %#x (KVM_RUN), kvm_pio writes to the marker ports\n", kvmRun)
+	b.Write(taken)
 	if _, err := f.drain(&b); err != nil {
 		return b.Bytes(), err
 	}
@@ -265,61 +279,78 @@ var (
 // are not events (comments) are skipped; an event line that does not parse is an error
 // naming the line, since it would mean the trace format changed.
 func ParseTrace(r io.Reader, pid int) (Timeline, error) {
-	tl := Timeline{Observer: "ftrace", Ports: map[int]time.Duration{}}
+	p := newTraceParser(pid)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	n := 0
 	for sc.Scan() {
-		n++
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
-			continue
-		}
-		m := traceLine.FindStringSubmatch(line)
-		if m == nil {
-			if strings.Contains(line, "LOST") && strings.Contains(line, "EVENTS") {
-				return tl, fmt.Errorf("trace:%d: the ring buffer lost events (%s); enlarge FtraceOptions.BufferKB", n, strings.TrimSpace(line))
-			}
-			return tl, fmt.Errorf("trace:%d: not an ftrace event line with TGID (record-tgid): %q", n, line)
-		}
-		tid, _ := strconv.Atoi(m[2])
-		tgid, _ := strconv.Atoi(m[3]) // "-------" (unknown) gives 0
-		sec, _ := strconv.ParseInt(m[5], 10, 64)
-		usec, _ := strconv.ParseInt(m[6], 10, 64)
-		ts := time.Duration(sec)*time.Second + time.Duration(usec)*time.Microsecond
-		ev := m[7]
-		switch {
-		case strings.HasPrefix(ev, "sched_process_exec:"):
-			e := execRE.FindStringSubmatch(ev)
-			if e == nil {
-				return tl, fmt.Errorf("trace:%d: unexpected sched_process_exec format: %q", n, ev)
-			}
-			// A VMM re-exec'ing itself keeps its pid; the first exec is the start.
-			if p, _ := strconv.Atoi(e[1]); p == pid && tl.Exec == 0 {
-				tl.Exec = ts
-			}
-		case tgid != pid && tid != pid:
-			continue
-		case strings.HasPrefix(ev, "sys_ioctl("):
-			e := ioctlRE.FindStringSubmatch(ev)
-			if e == nil {
-				return tl, fmt.Errorf("trace:%d: unexpected sys_enter_ioctl format: %q", n, ev)
-			}
-			if cmd, _ := strconv.ParseUint(e[1], 0, 64); cmd == kvmRun && tl.KVMRun == 0 {
-				tl.KVMRun = ts
-			}
-		case strings.HasPrefix(ev, "kvm_pio:"):
-			e := pioRE.FindStringSubmatch(ev)
-			if e == nil {
-				continue // a read: the filter keeps writes only, but be tolerant
-			}
-			port, _ := strconv.ParseUint(e[1], 0, 32)
-			if _, seen := tl.Ports[int(port)]; !seen {
-				tl.Ports[int(port)] = ts
-			}
+		if err := p.line(sc.Text()); err != nil {
+			return p.tl, err
 		}
 	}
-	return tl, sc.Err()
+	return p.tl, sc.Err()
+}
+
+// traceParser builds a timeline one trace line at a time (ParseTrace, and the live watch
+// of a boot whose guest does not end its VM).
+type traceParser struct {
+	pid int
+	n   int // lines seen
+	tl  Timeline
+}
+
+func newTraceParser(pid int) *traceParser {
+	return &traceParser{pid: pid, tl: Timeline{Observer: "ftrace", Ports: map[int]time.Duration{}}}
+}
+
+func (p *traceParser) line(line string) error {
+	p.n++
+	n, tl := p.n, &p.tl
+	if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
+		return nil
+	}
+	m := traceLine.FindStringSubmatch(line)
+	if m == nil {
+		if strings.Contains(line, "LOST") && strings.Contains(line, "EVENTS") {
+			return fmt.Errorf("trace:%d: the ring buffer lost events (%s); enlarge FtraceOptions.BufferKB", n, strings.TrimSpace(line))
+		}
+		return fmt.Errorf("trace:%d: not an ftrace event line with TGID (record-tgid): %q", n, line)
+	}
+	tid, _ := strconv.Atoi(m[2])
+	tgid, _ := strconv.Atoi(m[3]) // "-------" (unknown) gives 0
+	sec, _ := strconv.ParseInt(m[5], 10, 64)
+	usec, _ := strconv.ParseInt(m[6], 10, 64)
+	ts := time.Duration(sec)*time.Second + time.Duration(usec)*time.Microsecond
+	ev := m[7]
+	switch {
+	case strings.HasPrefix(ev, "sched_process_exec:"):
+		e := execRE.FindStringSubmatch(ev)
+		if e == nil {
+			return fmt.Errorf("trace:%d: unexpected sched_process_exec format: %q", n, ev)
+		}
+		// A VMM re-exec'ing itself keeps its pid; the first exec is the start.
+		if pid, _ := strconv.Atoi(e[1]); pid == p.pid && tl.Exec == 0 {
+			tl.Exec = ts
+		}
+	case tgid != p.pid && tid != p.pid:
+	case strings.HasPrefix(ev, "sys_ioctl("):
+		e := ioctlRE.FindStringSubmatch(ev)
+		if e == nil {
+			return fmt.Errorf("trace:%d: unexpected sys_enter_ioctl format: %q", n, ev)
+		}
+		if cmd, _ := strconv.ParseUint(e[1], 0, 64); cmd == kvmRun && tl.KVMRun == 0 {
+			tl.KVMRun = ts
+		}
+	case strings.HasPrefix(ev, "kvm_pio:"):
+		e := pioRE.FindStringSubmatch(ev)
+		if e == nil {
+			return nil // a read: the filter keeps writes only, but be tolerant
+		}
+		port, _ := strconv.ParseUint(e[1], 0, 32)
+		if _, seen := tl.Ports[int(port)]; !seen {
+			tl.Ports[int(port)] = ts
+		}
+	}
+	return nil
 }
 
 // traceHas reports whether a trace mentions the pid at all (for error messages).

@@ -38,6 +38,12 @@ const (
 	Hang Variant = "hang"
 	// ExitEarly writes port 1112 and exits QEMU with ExitEarlyCode, without port 1500.
 	ExitEarly Variant = "exit-early"
+	// HaltAfterMain writes port 1112, then 1500, and halts forever (cli; hlt) without
+	// ending the VM. It stands in for the ending of the paper's Firecracker guest (Unikraft
+	// a4cf6565 + firecrackersupport.patch), whose main() writes the boot-timer marker and
+	// returns into a halted vCPU: neither writes an exit device or an i8042 reset, so the
+	// VMM runs until the harness stops it (boottime.Options.StopAfterMain).
+	HaltAfterMain Variant = "halt-after-main"
 )
 
 // QEMU exit codes through isa-debug-exit ((value << 1) | 1).
@@ -47,9 +53,10 @@ const (
 )
 
 var defsyms = map[Variant][]string{
-	Normal:    nil,
-	Hang:      {"--defsym", "HANG=1"},
-	ExitEarly: {"--defsym", "EXIT_EARLY=1"},
+	Normal:        nil,
+	Hang:          {"--defsym", "HANG=1"},
+	ExitEarly:     {"--defsym", "EXIT_EARLY=1"},
+	HaltAfterMain: {"--defsym", "HALT_AFTER_MAIN=1"},
 }
 
 // Build assembles and links variant v into dir (created if needed) and returns the kernel's
@@ -57,7 +64,7 @@ var defsyms = map[Variant][]string{
 func Build(ctx context.Context, dir string, v Variant) (string, error) {
 	syms, ok := defsyms[v]
 	if !ok {
-		return "", fmt.Errorf("test guest: unknown variant %q (expected normal, hang or exit-early)", v)
+		return "", fmt.Errorf("test guest: unknown variant %q (expected normal, hang, exit-early or halt-after-main)", v)
 	}
 	for _, tool := range []string{"as", "ld"} {
 		if _, err := exec.LookPath(tool); err != nil {

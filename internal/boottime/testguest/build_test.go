@@ -16,7 +16,7 @@ import (
 // both pointing at the ELF entry point.
 func TestVariantsCarryBothBootHeaders(t *testing.T) {
 	dir := t.TempDir()
-	for _, v := range []testguest.Variant{testguest.Normal, testguest.Hang, testguest.ExitEarly} {
+	for _, v := range []testguest.Variant{testguest.Normal, testguest.Hang, testguest.ExitEarly, testguest.HaltAfterMain} {
 		t.Run(string(v), func(t *testing.T) {
 			path, err := testguest.Build(context.Background(), dir, v)
 			if err != nil {

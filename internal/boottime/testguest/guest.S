@@ -10,6 +10,9 @@
  * Variants for fault tests (assembled with --defsym):
  *   HANG=1        halt forever after port 1112 (never reaches main)
  *   EXIT_EARLY=1  leave through isa-debug-exit with value 1 (exit code 3) after 1112
+ *   HALT_AFTER_MAIN=1  halt forever (cli; hlt) after port 1500, never ending the VM: the
+ *                 ending of the paper's Firecracker guest, whose main() returns into a
+ *                 halted vCPU
  */
 	.set MB_MAGIC, 0x1BADB002
 	.set MB_FLAGS, 0x00010000	/* a.out kludge: load by the addresses below */
@@ -58,9 +61,12 @@ _start32:
 	movw $PORT_MAIN, %dx
 	movb $1, %al
 	outb %al, %dx
+.ifdef HALT_AFTER_MAIN
+	jmp halt
+.endif
 	movw $PORT_EXIT, %dx
 	movb $41, %al
 	outb %al, %dx
-halt:					/* without isa-debug-exit, or HANG: stay halted */
+halt:					/* without isa-debug-exit, HANG or HALT_AFTER_MAIN: stay halted */
 	hlt
 	jmp halt
