@@ -145,8 +145,9 @@ func (d *Dataset) Verify(r *verify.Report) {
 	}
 	r.Note("the VMM/guest split is reported, not judged; it is not comparable across VMMs (see experiments/fig_10/README.md): " +
 		"the instrumented VMMs of the paper were never published, its Solo5 and Firecracker numbers are process " +
-		"CPU time, and its Firecracker guest part (1.3 ms) comes from a different image (Unikraft 0.4 tree, buddy " +
-		"allocator) timed by Firecracker's boot timer from the InstanceStart request, so it includes VMM work; " +
+		"CPU time, and its Firecracker guest part (1.3 ms) comes from another image than its QEMU guests' (the " +
+		"0.4-era tree a4cf6565 with firecrackersupport.patch, buddy allocator) timed by Firecracker's boot timer " +
+		"from the InstanceStart request, so it includes VMM work; " +
 		"only the totals compare across VMMs")
 	if cal := d.Calibrating(); len(cal) > 0 {
 		r.Note("%s: the guest found no TSC frequency in CPUID leaf 0x40000010 (TCG never provides it; on KVM QEMU does "+
