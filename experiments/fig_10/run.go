@@ -107,7 +107,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	}()
 	m := results.NewManifest(run)
 	m.Accel, m.Fixture, m.Settings = o.Accel, pr.Fixture, o.Settings
-	host.Record(ctx, m)
+	m.RecordHost(ctx)
 	m.Sources = pr.Sources
 	m.Tools, m.Machines = map[string]string{}, map[string]string{}
 	m.Images = map[string]string{"toolchain " + pr.Toolchain.Ref: pr.Toolchain.ID}
