@@ -26,6 +26,7 @@ import (
 	"github.com/unikraft-eurosys21/artifact/experiments/fig_10/fixture"
 	"github.com/unikraft-eurosys21/artifact/internal/boottime"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
+	"github.com/unikraft-eurosys21/artifact/internal/host"
 	"github.com/unikraft-eurosys21/artifact/internal/rep"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
@@ -286,7 +287,7 @@ func TestFixtureHangingGuestStopsItsSeriesEarly(t *testing.T) {
 }
 
 func TestFixtureMicroVMUnderKVM(t *testing.T) {
-	if err := vmm.CheckKVM(); err != nil {
+	if err := host.CheckKVM(); err != nil {
 		t.Skipf("no KVM: %v", err)
 	}
 	if os.Getenv("QEMU_CPU") == "" {

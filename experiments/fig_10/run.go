@@ -68,7 +68,7 @@ type RunOptions struct {
 // what did not and why), summary.json, manifest.json and the raw logs of every boot. With
 // ACCEL=kvm and an unusable KVM it stops before the first boot. It returns the run directory.
 func Run(ctx context.Context, o RunOptions) (string, error) {
-	if err := vmm.CheckAccel(o.Accel); err != nil {
+	if err := host.CheckAccel(o.Accel); err != nil {
 		return "", err
 	}
 	out := o.Out
@@ -627,15 +627,10 @@ func runnable(ctx context.Context, bin string, arg string) string {
 	}
 	for _, bad := range []string{"error while loading shared libraries", "No such file", "cannot execute", "exec format error", "permission denied", "GLIBC_"} {
 		if bytes.Contains(out, []byte(bad)) || strings.Contains(err.Error(), bad) {
-			return "cannot be executed on this host: " + firstLineOf(err.Error())
+			return "cannot be executed on this host: " + vmm.FirstLine(err.Error())
 		}
 	}
 	return "" // it ran and printed its usage (some tools exit non-zero doing so)
-}
-
-func firstLineOf(s string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return line
 }
 
 // memlockUnlimited reports whether this process may lock all its memory (QEMU's
