@@ -1,7 +1,6 @@
 package fig10
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -52,29 +51,19 @@ func ReadFile(path string) ([]Sample, error) {
 // optional and CRLF line ends are accepted; anything else that is not a row, blank lines
 // included, is an error, never skipped.
 func ReadTSV(name string, r io.Reader) ([]Sample, error) {
-	sc := bufio.NewScanner(r)
 	var rows []Sample
-	line := 0
-	for sc.Scan() {
-		line++
-		text := sc.Text()
+	lines, err := figure.ReadLines(name, r, func(line int, text string) error {
 		if line == 1 {
-			if err := checkHeader(name, text); err != nil {
-				return nil, err
-			}
-			continue
+			return checkHeader(name, text)
 		}
 		s, err := parseRow(name, line, text)
-		if err != nil {
-			return nil, err
-		}
 		rows = append(rows, s)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: line %d: %w", name, line+1, err)
-	}
+		return err
+	})
 	switch {
-	case line == 0:
+	case err != nil:
+		return nil, err
+	case lines == 0:
 		return nil, figure.Errorf(name, 0, "empty file; expected the header %s and one row per boot", show(Header))
 	case len(rows) == 0:
 		return nil, figure.Errorf(name, 0, "no rows after the header; expected one row %s per boot", show(Header))
