@@ -33,8 +33,8 @@ func TestPaperHasAllVMMsWithTheSpecMeans(t *testing.T) {
 		t.Fatalf("%d series, want %d", len(d.Series), len(VMMs))
 	}
 	for i, s := range d.Series {
-		if s.VMM != VMMs[i] || !s.Ran() || len(s.Samples) != 26 {
-			t.Errorf("series %d: %s ran=%v n=%d", i, s.Key, s.Ran(), len(s.Samples))
+		if s.VMM != VMMs[i] || !s.Ran() || len(s.Boots) != 26 {
+			t.Errorf("series %d: %s ran=%v n=%d", i, s.Key, s.Ran(), len(s.Boots))
 		}
 		v, g, tot := s.Stats()
 		want := paperMeans[s.Key]

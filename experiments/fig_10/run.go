@@ -240,7 +240,7 @@ type runner struct {
 	root     bool              // may use ftrace, create taps, lock memory
 	cannot   map[string]string // VMM key → why the host cannot run it (hostNeeds)
 
-	csv      map[string][]Sample
+	csv      map[string][]BootTime
 	extended []ExtendedRow
 	phases   map[string]map[string]map[string]stats.Summary // vmm → observer → phase
 	samples  int
@@ -343,10 +343,10 @@ func (r *runner) series(ctx context.Context, v VMM) (SeriesStatus, error) {
 // collect turns the boots into result rows.
 func (r *runner) collect(v VMM, s *setup, res rep.Result[boottime.Boot], st *SeriesStatus) error {
 	if r.csv == nil {
-		r.csv, r.phases = map[string][]Sample{}, map[string]map[string]map[string]stats.Summary{}
+		r.csv, r.phases = map[string][]BootTime{}, map[string]map[string]map[string]stats.Summary{}
 	}
 	perObs := map[string]map[string][]float64{}
-	var rows []Sample
+	var rows []BootTime
 	for _, o := range res.Runs {
 		if !o.OK {
 			continue
@@ -380,7 +380,7 @@ func (r *runner) collect(v VMM, s *setup, res rep.Result[boottime.Boot], st *Ser
 			}
 			continue
 		}
-		rows = append(rows, Sample{VMMus: *p.VMMUS, GuestUs: *p.GuestUS})
+		rows = append(rows, BootTime{VMMus: *p.VMMUS, GuestUs: *p.GuestUS})
 	}
 	r.phases[v.Key] = map[string]map[string]stats.Summary{}
 	for obs, phases := range perObs {
@@ -718,7 +718,7 @@ func (r *runner) printTable(w io.Writer, dir string, status *RunStatus) {
 			fmt.Fprintf(tw, "%s\t%s: %s\n", v.Label, st.Status, st.Reason)
 			continue
 		}
-		s := Series{VMM: v, Samples: rows}
+		s := Series{VMM: v, Boots: rows}
 		vm, g, t := s.Stats()
 		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\t%s\t%s–%s\t%.3f\n", v.Label, len(rows), st.Planned, st.Observer,
 			ms(vm.Mean), ms(g.Mean), ms(t.Mean), ms(t.Min), ms(t.Max), st.Overhead)
