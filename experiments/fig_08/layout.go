@@ -18,7 +18,7 @@ import (
 // headers, their names and `.comment`; 0.7–1.2 KiB in the paper's images). Two builds whose contents differ by up to 64 KiB can
 // therefore have the same size, and one byte more can add a whole step. That is why the
 // paper's sqlite sizes equal its nginx sizes in every variant, and why its helloworld LTO
-// equals default (spec §6.5 item 1).
+// equals default.
 const LayoutStep = 64 << 10
 
 // Steps counts the whole 64 KiB layout steps of an image of the given size. The remainder

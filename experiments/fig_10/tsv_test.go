@@ -41,7 +41,7 @@ func TestFirstPaperRowsAreReadAsWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// firecracker.csv starts with "5226\t1674" and "1814\t1399" (the outlier of spec §6.5 item 6).
+	// firecracker.csv starts with "5226\t1674" and "1814\t1399" (the outlier the means hide).
 	if samples[0] != (BootTime{VMMus: 5226, GuestUs: 1674}) || samples[1] != (BootTime{VMMus: 1814, GuestUs: 1399}) {
 		t.Errorf("first rows = %+v %+v", samples[0], samples[1])
 	}

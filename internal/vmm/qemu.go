@@ -24,7 +24,8 @@ const DefaultTCGCPU = "max"
 // DefaultMAC is the NIC's MAC address in the paper's "QEMU (1NIC)" configuration.
 const DefaultMAC = "aa:bb:cc:00:01:01"
 
-// machineOptions are the paper's -M options (original-artifact.md §3.3). The paper ran pc
+// machineOptions are the paper's -M options (the original artifact's
+// experiments/fig_10_unikraft-boot/benchmark.sh). The paper ran pc
 // as QEMU's default machine, with -no-reboot, and microvm with -overcommit mem-lock=on.
 // microvm's pit=off holds only where the guest finds its TSC frequency in CPUID leaf
 // 0x40000010 (see MachineOptions).
