@@ -11,7 +11,7 @@ import (
 )
 
 // Manifest is a run's provenance, written to manifest.json. Sections that a figure does not
-// use stay empty. Host and isolation reports are filled by the host preflight; tool
+// use stay empty. Host and isolation reports are filled by RecordHost; tool
 // versions and source pins by the steps that use them.
 type Manifest struct {
 	Figure  string    `json:"figure"`
