@@ -57,49 +57,47 @@ func WriteBuilds(w io.Writer, builds map[Image]Build) error {
 func ParseBuilds(name string, r io.Reader, sizes Sizes) (map[Image]Build, error) {
 	want := "expected " + strings.Join(buildsHeader, "<TAB>")
 	out := map[Image]Build{}
-	sc := bufio.NewScanner(r)
-	n := 0
-	for sc.Scan() {
-		n++
-		f := strings.Split(sc.Text(), "\t")
+	n, err := figure.ReadLines(name, r, func(n int, text string) error {
+		f := strings.Split(text, "\t")
 		if n == 1 {
-			if sc.Text() != strings.Join(buildsHeader, "\t") {
-				return nil, figure.Errorf(name, n, "header %q; %s", sc.Text(), want)
+			if text != strings.Join(buildsHeader, "\t") {
+				return figure.Errorf(name, n, "header %q; %s", text, want)
 			}
-			continue
+			return nil
 		}
 		if len(f) != len(buildsHeader) {
-			return nil, figure.Errorf(name, n, "%d columns; %s", len(f), want)
+			return figure.Errorf(name, n, "%d columns; %s", len(f), want)
 		}
 		app, vkey, _ := strings.Cut(f[0], "_")
 		img := Image{app, vkey}
 		if _, ok := variant(vkey); !ok || !knownApp(app) {
-			return nil, figure.Errorf(name, n, "unknown image %q; expected <app>_<variant>", f[0])
+			return figure.Errorf(name, n, "unknown image %q; expected <app>_<variant>", f[0])
 		}
 		if _, dup := out[img]; dup {
-			return nil, figure.Errorf(name, n, "%s appears again; expected one row per image", f[0])
+			return figure.Errorf(name, n, "%s appears again; expected one row per image", f[0])
 		}
 		secs, err := strconv.ParseFloat(f[2], 64)
 		if err != nil || secs < 0 {
-			return nil, figure.Errorf(name, n, "build_seconds %q of %s; expected a non-negative number", f[2], f[0])
+			return figure.Errorf(name, n, "build_seconds %q of %s; expected a non-negative number", f[2], f[0])
 		}
 		_, measured := sizes[img]
 		switch f[1] {
 		case Built, Reused:
 			if !measured {
-				return nil, figure.Errorf(name, n, "%s is %s but has no size in %s", f[0], f[1], ResultsFile)
+				return figure.Errorf(name, n, "%s is %s but has no size in %s", f[0], f[1], ResultsFile)
 			}
 		case Failed:
 			if measured {
-				return nil, figure.Errorf(name, n, "%s failed but has a size in %s", f[0], ResultsFile)
+				return figure.Errorf(name, n, "%s failed but has a size in %s", f[0], ResultsFile)
 			}
 		default:
-			return nil, figure.Errorf(name, n, "status %q of %s; expected %s, %s or %s", f[1], f[0], Built, Reused, Failed)
+			return figure.Errorf(name, n, "status %q of %s; expected %s, %s or %s", f[1], f[0], Built, Reused, Failed)
 		}
 		out[img] = Build{Status: f[1], Seconds: secs, Compiler: f[3], Log: f[4]}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if n == 0 {
 		return nil, figure.Errorf(name, 0, "empty file; %s", want)

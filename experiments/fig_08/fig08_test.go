@@ -26,7 +26,7 @@ func TestFigureLoadsThePapersData(t *testing.T) {
 	}
 }
 
-// Spec §2.6: bar order, legend labels and the colours the original plot ended up with.
+// The original plot.py's bar order, legend labels and the colours it ended up with.
 func TestSeriesAreTheOriginals(t *testing.T) {
 	want := []Variant{
 		{"default", "Default configuration", "sandybrown"},
@@ -58,7 +58,7 @@ func TestSummaryOfThePaper(t *testing.T) {
 	for _, s := range sum {
 		byKey[s.Image] = s
 	}
-	// Spec §6.1: label as plotted and reduction against the app's default.
+	// The paper's sizes: label as plotted and reduction against the app's default.
 	for key, want := range map[string]struct {
 		label string
 		pct   float64

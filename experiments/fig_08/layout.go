@@ -18,7 +18,7 @@ import (
 // headers, their names and `.comment`; 0.7–1.2 KiB in the paper's images). Two builds whose contents differ by up to 64 KiB can
 // therefore have the same size, and one byte more can add a whole step. That is why the
 // paper's sqlite sizes equal its nginx sizes in every variant, and why its helloworld LTO
-// equals default (spec §6.5 item 1).
+// equals default.
 const LayoutStep = 64 << 10
 
 // Steps counts the whole 64 KiB layout steps of an image of the given size. The remainder
@@ -50,49 +50,47 @@ func ParseLayout(name string, r io.Reader, sizes Sizes) (map[Image]Layout, error
 	want := "expected " + strings.Join(layoutHeader, "<TAB>")
 	out := map[Image]Layout{}
 	firstSeen := map[Image]int{}
-	sc := bufio.NewScanner(r)
-	n := 0
-	for sc.Scan() {
-		n++
-		f := strings.Split(sc.Text(), "\t")
+	n, err := figure.ReadLines(name, r, func(n int, text string) error {
+		f := strings.Split(text, "\t")
 		if n == 1 {
 			if strings.Join(f, "\t") != strings.Join(layoutHeader, "\t") {
-				return nil, figure.Errorf(name, n, "header %q; %s", sc.Text(), want)
+				return figure.Errorf(name, n, "header %q; %s", text, want)
 			}
-			continue
+			return nil
 		}
 		if len(f) != len(layoutHeader) {
-			return nil, figure.Errorf(name, n, "%d columns; %s", len(f), want)
+			return figure.Errorf(name, n, "%d columns; %s", len(f), want)
 		}
 		app, vkey, _ := strings.Cut(f[0], "_")
 		img := Image{app, vkey}
 		if _, ok := variant(vkey); !ok || !knownApp(app) {
-			return nil, figure.Errorf(name, n, "unknown image %q; expected <app>_<variant> with app one of %s and variant one of %s",
+			return figure.Errorf(name, n, "unknown image %q; expected <app>_<variant> with app one of %s and variant one of %s",
 				f[0], strings.Join(Apps, ", "), strings.Join(variantKeys(), ", "))
 		}
 		if first, dup := firstSeen[img]; dup {
-			return nil, figure.Errorf(name, n, "%s appears again (first on line %d); expected one row per image", f[0], first)
+			return figure.Errorf(name, n, "%s appears again (first on line %d); expected one row per image", f[0], first)
 		}
 		firstSeen[img] = n
 		var v [4]int64
 		for i := range v {
 			x, err := strconv.ParseInt(f[i+1], 10, 64)
 			if err != nil || x < 0 {
-				return nil, figure.Errorf(name, n, "%s %q of %s; expected a non-negative integer", layoutHeader[i+1], f[i+1], f[0])
+				return figure.Errorf(name, n, "%s %q of %s; expected a non-negative integer", layoutHeader[i+1], f[i+1], f[0])
 			}
 			v[i] = x
 		}
 		size, ok := sizes[img]
 		switch {
 		case !ok:
-			return nil, figure.Errorf(name, n, "%s has no size in %s; expected a layout only for the images measured", f[0], ResultsFile)
+			return figure.Errorf(name, n, "%s has no size in %s; expected a layout only for the images measured", f[0], ResultsFile)
 		case v[0] != size:
-			return nil, figure.Errorf(name, n, "du_bytes %d of %s differs from %d in %s; expected both from the same build", v[0], f[0], size, ResultsFile)
+			return figure.Errorf(name, n, "du_bytes %d of %s differs from %d in %s; expected both from the same build", v[0], f[0], size, ResultsFile)
 		}
 		out[img] = Layout{LoadBytes: v[1], IntrStackOffset: v[2], Sections: int(v[3])}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if n == 0 {
 		return nil, figure.Errorf(name, 0, "empty file; %s and one row per image", want)

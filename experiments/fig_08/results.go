@@ -29,46 +29,43 @@ func ParseResults(name string, r io.Reader) (Sizes, error) {
 	const want = "expected <app>_<variant><TAB><bytes>"
 	s := Sizes{}
 	firstSeen := map[Image]int{}
-	sc := bufio.NewScanner(r)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := sc.Text()
+	_, err := figure.ReadLines(name, r, func(n int, line string) error {
 		if strings.TrimSpace(line) == "" {
-			return nil, figure.Errorf(name, n, "empty line; %s", want)
+			return figure.Errorf(name, n, "empty line; %s", want)
 		}
 		f := strings.Split(line, "\t")
 		switch {
 		case len(f) < 2:
-			return nil, figure.Errorf(name, n, "one column %q; %s (the size column is missing)", line, want)
+			return figure.Errorf(name, n, "one column %q; %s (the size column is missing)", line, want)
 		case len(f) > 2:
-			return nil, figure.Errorf(name, n, "%d columns; %s (exactly 2)", len(f), want)
+			return figure.Errorf(name, n, "%d columns; %s (exactly 2)", len(f), want)
 		}
 		app, vkey, ok := strings.Cut(f[0], "_")
 		if !ok {
-			return nil, figure.Errorf(name, n, "image name %q has no '_'; %s, e.g. nginx_dce_lto", f[0], want)
+			return figure.Errorf(name, n, "image name %q has no '_'; %s, e.g. nginx_dce_lto", f[0], want)
 		}
 		if !knownApp(app) {
-			return nil, figure.Errorf(name, n, "unknown application %q in %q; expected one of %s", app, f[0], strings.Join(Apps, ", "))
+			return figure.Errorf(name, n, "unknown application %q in %q; expected one of %s", app, f[0], strings.Join(Apps, ", "))
 		}
 		if _, ok := variant(vkey); !ok {
-			return nil, figure.Errorf(name, n, "unknown variant %q in %q; expected one of %s", vkey, f[0], strings.Join(variantKeys(), ", "))
+			return figure.Errorf(name, n, "unknown variant %q in %q; expected one of %s", vkey, f[0], strings.Join(variantKeys(), ", "))
 		}
 		size, err := parseBytes(f[1])
 		if err != nil {
-			return nil, figure.Errorf(name, n, "size %q of %s: %v", f[1], f[0], err)
+			return figure.Errorf(name, n, "size %q of %s: %v", f[1], f[0], err)
 		}
 		img := Image{app, vkey}
 		if first, dup := firstSeen[img]; dup {
-			return nil, figure.Errorf(name, n, "%s appears again (first on line %d); expected one row per image. "+
+			return figure.Errorf(name, n, "%s appears again (first on line %d); expected one row per image. "+
 				"The original artifact appended to results.csv on every run and plotted the last row; "+
 				"keep the row of the build you mean and delete the other", img.Key(), first)
 		}
 		firstSeen[img] = n
 		s[img] = size
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(s) == 0 {
 		return nil, figure.Errorf(name, 0, "no images; %s per image", want)

@@ -28,7 +28,7 @@ func TestParseResultsReadsThePapersFile(t *testing.T) {
 	if len(s) != 16 {
 		t.Fatalf("got %d images, want 16", len(s))
 	}
-	// The values of spec §6.1, including the variant that keeps its underscore.
+	// The paper's results.csv values, including the variant that keeps its underscore.
 	for key, want := range map[string]int64{
 		"helloworld_default": 262816, "helloworld_dce": 197280,
 		"nginx_default": 1639224, "nginx_lto": 1246392, "nginx_dce": 852792, "nginx_dce_lto": 852928,

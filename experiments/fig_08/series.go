@@ -14,7 +14,7 @@ type Variant struct {
 }
 
 // Variants are the four build configurations in the order of the bars inside a group.
-// The colours are what the original plot.py ended up assigning (spec §2.6): it popped them
+// The colours are what the original plot.py ended up assigning: it popped them
 // from a sorted list in CSV order, which happens to give these four.
 var Variants = []Variant{
 	{Key: "default", Label: "Default configuration", Color: "sandybrown"},

@@ -29,7 +29,7 @@ const chartTitle = "Boot time of a hello-world Unikraft guest per VMM"
 // Chart draws the figure: one stacked bar per VMM (guest part at the bottom, VMM part on
 // top, heights = means in ms) on a logarithmic axis, the mean total above each bar as in the
 // original ("38.4ms"), and, beyond the original, a whisker from the fastest to the slowest
-// boot's total, so outliers the means hide (spec §6.5 item 6) are visible. VMMs not run
+// boot's total, so outliers the means hide (Firecracker's first boot) are visible. VMMs not run
 // keep their place on the x axis with "(not run)" under the name.
 func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
 	title, legendGuest := chartTitle, guestName

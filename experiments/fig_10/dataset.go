@@ -28,14 +28,14 @@ const NotRun = "not run"
 // Series is one VMM's boots.
 type Series struct {
 	VMM
-	Samples []Sample // in the order of the file; nil when the VMM was not run
+	Boots []BootTime // in the order of the file; nil when the VMM was not run
 	// Missing says why the VMM has no data ("" when it ran): NotRun, or Failed (every boot
 	// failed). Reason gives the details the run step recorded (series.json), e.g. "solo5-hvt:
 	// binary not found …"; empty when the run directory does not say.
 	Missing string
 	Reason  string
 	// Planned and FailedBoots count the run step's boots (series.json; 0 when unknown):
-	// a series with failed boots has fewer samples than planned.
+	// a series with failed boots has fewer Boots than planned.
 	Planned     int
 	FailedBoots int
 	// NoTSCLeaf is set when series.json says the guest had no CPUID leaf 0x40000010 (always
@@ -54,12 +54,12 @@ func (s Series) Why() string {
 }
 
 // Ran reports whether the series has data.
-func (s Series) Ran() bool { return s.Missing == "" && len(s.Samples) > 0 }
+func (s Series) Ran() bool { return s.Missing == "" && len(s.Boots) > 0 }
 
 // Stats summarises the series' VMM part, guest part and per-boot total, in µs.
 func (s Series) Stats() (vmm, guest, total stats.Summary) {
 	var v, g, t []float64
-	for _, x := range s.Samples {
+	for _, x := range s.Boots {
 		v, g, t = append(v, x.VMMus), append(g, x.GuestUs), append(t, x.TotalUs())
 	}
 	return stats.Summarize(v), stats.Summarize(g), stats.Summarize(t)
@@ -85,7 +85,7 @@ func Paper() (*Dataset, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.Series = append(d.Series, Series{VMM: v, Samples: samples})
+		d.Series = append(d.Series, Series{VMM: v, Boots: samples})
 	}
 	return d, nil
 }
@@ -142,7 +142,7 @@ func Load(runDir string) (*Dataset, error) {
 		if st.Status != "" && st.Status != Ran {
 			return nil, fmt.Errorf("fig10: %s exists but %s says %s was %s", p, filepath.Join(runDir, SeriesFile), v.Key, st.Status)
 		}
-		s.Samples = samples
+		s.Boots = samples
 		d.Series = append(d.Series, s)
 		ran++
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
 )
 
-// The paper's means (spec §6.2, computed independently from the same files), in µs.
+// The paper's means (computed independently from the same files), in µs.
 var paperMeans = map[string]struct{ vmm, guest, total float64 }{
 	QEMU:        {38346, 55, 38401},
 	QEMU1NIC:    {42198, 544, 42742},
@@ -33,18 +33,18 @@ func TestPaperHasAllVMMsWithTheSpecMeans(t *testing.T) {
 		t.Fatalf("%d series, want %d", len(d.Series), len(VMMs))
 	}
 	for i, s := range d.Series {
-		if s.VMM != VMMs[i] || !s.Ran() || len(s.Samples) != 26 {
-			t.Errorf("series %d: %s ran=%v n=%d", i, s.Key, s.Ran(), len(s.Samples))
+		if s.VMM != VMMs[i] || !s.Ran() || len(s.Boots) != 26 {
+			t.Errorf("series %d: %s ran=%v n=%d", i, s.Key, s.Ran(), len(s.Boots))
 		}
 		v, g, tot := s.Stats()
 		want := paperMeans[s.Key]
-		// The spec rounds to the µs.
+		// Those means are rounded to the µs.
 		for _, c := range []struct {
 			what      string
 			got, want float64
 		}{{"vmm", v.Mean, want.vmm}, {"guest", g.Mean, want.guest}, {"total", tot.Mean, want.total}} {
 			if math.Abs(c.got-c.want) > 1 {
-				t.Errorf("%s %s mean = %.1f µs, spec says %.0f", s.Key, c.what, c.got, c.want)
+				t.Errorf("%s %s mean = %.1f µs, the paper's %.0f", s.Key, c.what, c.got, c.want)
 			}
 		}
 		if math.Abs(tot.Mean-(v.Mean+g.Mean)) > 1e-6 {

@@ -26,6 +26,7 @@ import (
 	"github.com/unikraft-eurosys21/artifact/experiments/fig_10/fixture"
 	"github.com/unikraft-eurosys21/artifact/internal/boottime"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
+	"github.com/unikraft-eurosys21/artifact/internal/host"
 	"github.com/unikraft-eurosys21/artifact/internal/rep"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
@@ -139,10 +140,10 @@ func TestFixturePipelineUnderTCG(t *testing.T) {
 		if s.Ran() != wantRan[s.Key] {
 			t.Errorf("%s ran = %v (%s)", s.Key, s.Ran(), s.Why())
 		}
-		if s.Ran() && (len(s.Samples) != 2 || s.Planned != 2 || s.FailedBoots != 0) {
-			t.Errorf("%s: %d samples of %d planned, %d failed", s.Key, len(s.Samples), s.Planned, s.FailedBoots)
+		if s.Ran() && (len(s.Boots) != 2 || s.Planned != 2 || s.FailedBoots != 0) {
+			t.Errorf("%s: %d samples of %d planned, %d failed", s.Key, len(s.Boots), s.Planned, s.FailedBoots)
 		}
-		for _, x := range s.Samples {
+		for _, x := range s.Boots {
 			if x.VMMus <= 0 || x.GuestUs <= 0 {
 				t.Errorf("%s: sample %+v", s.Key, x)
 			}
@@ -286,7 +287,7 @@ func TestFixtureHangingGuestStopsItsSeriesEarly(t *testing.T) {
 }
 
 func TestFixtureMicroVMUnderKVM(t *testing.T) {
-	if err := vmm.CheckKVM(); err != nil {
+	if err := host.CheckKVM(); err != nil {
 		t.Skipf("no KVM: %v", err)
 	}
 	if os.Getenv("QEMU_CPU") == "" {
@@ -394,7 +395,7 @@ func checkExtended(t *testing.T, dir string, d *Dataset) {
 	for i, c := range ExtendedColumns {
 		col[c] = i
 	}
-	primary := map[string][]Sample{}
+	primary := map[string][]BootTime{}
 	for sc.Scan() {
 		fl := strings.Split(sc.Text(), "\t")
 		if len(fl) != len(ExtendedColumns) {
@@ -406,12 +407,12 @@ func checkExtended(t *testing.T, dir string, d *Dataset) {
 		if fl[col["primary"]] == "yes" {
 			v, _ := strconv.ParseFloat(fl[col["vmm_us"]], 64)
 			g, _ := strconv.ParseFloat(fl[col["guest_us"]], 64)
-			primary[fl[col["vmm"]]] = append(primary[fl[col["vmm"]]], Sample{VMMus: v, GuestUs: g})
+			primary[fl[col["vmm"]]] = append(primary[fl[col["vmm"]]], BootTime{VMMus: v, GuestUs: g})
 		}
 	}
 	for _, s := range d.Series {
-		if fmt.Sprint(primary[s.Key]) != fmt.Sprint(s.Samples) {
-			t.Errorf("%s: extended primary rows %v, result file %v", s.Key, primary[s.Key], s.Samples)
+		if fmt.Sprint(primary[s.Key]) != fmt.Sprint(s.Boots) {
+			t.Errorf("%s: extended primary rows %v, result file %v", s.Key, primary[s.Key], s.Boots)
 		}
 	}
 }

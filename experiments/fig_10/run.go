@@ -68,7 +68,7 @@ type RunOptions struct {
 // what did not and why), summary.json, manifest.json and the raw logs of every boot. With
 // ACCEL=kvm and an unusable KVM it stops before the first boot. It returns the run directory.
 func Run(ctx context.Context, o RunOptions) (string, error) {
-	if err := vmm.CheckAccel(o.Accel); err != nil {
+	if err := host.CheckAccel(o.Accel); err != nil {
 		return "", err
 	}
 	out := o.Out
@@ -107,7 +107,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	}()
 	m := results.NewManifest(run)
 	m.Accel, m.Fixture, m.Settings = o.Accel, pr.Fixture, o.Settings
-	host.Record(ctx, m)
+	m.RecordHost(ctx)
 	m.Sources = pr.Sources
 	m.Tools, m.Machines = map[string]string{}, map[string]string{}
 	m.Images = map[string]string{"toolchain " + pr.Toolchain.Ref: pr.Toolchain.ID}
@@ -240,7 +240,7 @@ type runner struct {
 	root     bool              // may use ftrace, create taps, lock memory
 	cannot   map[string]string // VMM key → why the host cannot run it (hostNeeds)
 
-	csv      map[string][]Sample
+	csv      map[string][]BootTime
 	extended []ExtendedRow
 	phases   map[string]map[string]map[string]stats.Summary // vmm → observer → phase
 	samples  int
@@ -353,10 +353,10 @@ func (r *runner) series(ctx context.Context, v VMM) (SeriesStatus, error) {
 // collect turns the boots into result rows.
 func (r *runner) collect(v VMM, s *setup, res rep.Result[boottime.Boot], st *SeriesStatus) error {
 	if r.csv == nil {
-		r.csv, r.phases = map[string][]Sample{}, map[string]map[string]map[string]stats.Summary{}
+		r.csv, r.phases = map[string][]BootTime{}, map[string]map[string]map[string]stats.Summary{}
 	}
 	perObs := map[string]map[string][]float64{}
-	var rows []Sample
+	var rows []BootTime
 	for _, o := range res.Runs {
 		if !o.OK {
 			continue
@@ -390,7 +390,7 @@ func (r *runner) collect(v VMM, s *setup, res rep.Result[boottime.Boot], st *Ser
 			}
 			continue
 		}
-		rows = append(rows, Sample{VMMus: *p.VMMUS, GuestUs: *p.GuestUS})
+		rows = append(rows, BootTime{VMMus: *p.VMMUS, GuestUs: *p.GuestUS})
 	}
 	r.phases[v.Key] = map[string]map[string]stats.Summary{}
 	for obs, phases := range perObs {
@@ -637,15 +637,10 @@ func runnable(ctx context.Context, bin string, arg string) string {
 	}
 	for _, bad := range []string{"error while loading shared libraries", "No such file", "cannot execute", "exec format error", "permission denied", "GLIBC_"} {
 		if bytes.Contains(out, []byte(bad)) || strings.Contains(err.Error(), bad) {
-			return "cannot be executed on this host: " + firstLineOf(err.Error())
+			return "cannot be executed on this host: " + vmm.FirstLine(err.Error())
 		}
 	}
 	return "" // it ran and printed its usage (some tools exit non-zero doing so)
-}
-
-func firstLineOf(s string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return line
 }
 
 // memlockUnlimited reports whether this process may lock all its memory (QEMU's
@@ -733,7 +728,7 @@ func (r *runner) printTable(w io.Writer, dir string, status *RunStatus) {
 			fmt.Fprintf(tw, "%s\t%s: %s\n", v.Label, st.Status, st.Reason)
 			continue
 		}
-		s := Series{VMM: v, Samples: rows}
+		s := Series{VMM: v, Boots: rows}
 		vm, g, t := s.Stats()
 		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\t%s\t%s–%s\t%.3f\n", v.Label, len(rows), st.Planned, st.Observer,
 			ms(vm.Mean), ms(g.Mean), ms(t.Mean), ms(t.Min), ms(t.Max), st.Overhead)

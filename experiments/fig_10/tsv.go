@@ -1,7 +1,6 @@
 package fig10
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -22,14 +21,16 @@ const Header = "vmm_us\tguest_us"
 // columns are the header's column names, in order.
 var columns = strings.Split(Header, "\t")
 
-// Sample is one boot, in microseconds.
-type Sample struct {
+// BootTime is one boot's time as a result file row holds it: the paper's vmm_us and
+// guest_us, the primary observer's boottime.Sample reduced to the two parts the figure
+// stacks. (boottime.Sample is the measurement itself, per observer, with every phase.)
+type BootTime struct {
 	VMMus   float64 // before the guest's platform entry (VMM setup and firmware)
 	GuestUs float64 // guest platform entry to main()
 }
 
 // TotalUs is the boot time the figure's bar height stands for.
-func (s Sample) TotalUs() float64 { return s.VMMus + s.GuestUs }
+func (s BootTime) TotalUs() float64 { return s.VMMus + s.GuestUs }
 
 // number is a duration as the format allows it: a non-negative integer or decimal. No sign,
 // exponent, hex or spaces: the original files hold plain integers and nothing else should
@@ -37,7 +38,7 @@ func (s Sample) TotalUs() float64 { return s.VMMus + s.GuestUs }
 var number = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 
 // ReadFile parses the result file at path.
-func ReadFile(path string) ([]Sample, error) {
+func ReadFile(path string) ([]BootTime, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -51,30 +52,20 @@ func ReadFile(path string) ([]Sample, error) {
 // are *figure.ParseError naming the line and what was expected. A final newline is
 // optional and CRLF line ends are accepted; anything else that is not a row, blank lines
 // included, is an error, never skipped.
-func ReadTSV(name string, r io.Reader) ([]Sample, error) {
-	sc := bufio.NewScanner(r)
-	var rows []Sample
-	line := 0
-	for sc.Scan() {
-		line++
-		text := sc.Text()
+func ReadTSV(name string, r io.Reader) ([]BootTime, error) {
+	var rows []BootTime
+	lines, err := figure.ReadLines(name, r, func(line int, text string) error {
 		if line == 1 {
-			if err := checkHeader(name, text); err != nil {
-				return nil, err
-			}
-			continue
+			return checkHeader(name, text)
 		}
 		s, err := parseRow(name, line, text)
-		if err != nil {
-			return nil, err
-		}
 		rows = append(rows, s)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: line %d: %w", name, line+1, err)
-	}
+		return err
+	})
 	switch {
-	case line == 0:
+	case err != nil:
+		return nil, err
+	case lines == 0:
 		return nil, figure.Errorf(name, 0, "empty file; expected the header %s and one row per boot", show(Header))
 	case len(rows) == 0:
 		return nil, figure.Errorf(name, 0, "no rows after the header; expected one row %s per boot", show(Header))
@@ -101,28 +92,28 @@ func checkHeader(name, text string) error {
 	return figure.Errorf(name, 1, "header has extra column %q: expected only %s", fields[len(columns)], show(Header))
 }
 
-func parseRow(name string, line int, text string) (Sample, error) {
+func parseRow(name string, line int, text string) (BootTime, error) {
 	if strings.TrimSpace(text) == "" {
-		return Sample{}, figure.Errorf(name, line, "empty line: expected a row %s (blank lines are not allowed)", show(Header))
+		return BootTime{}, figure.Errorf(name, line, "empty line: expected a row %s (blank lines are not allowed)", show(Header))
 	}
 	fields := strings.Split(text, "\t")
 	if len(fields) < len(columns) {
-		return Sample{}, figure.Errorf(name, line, "missing column %s: expected %d tab-separated fields (%s), found %d in %q%s",
+		return BootTime{}, figure.Errorf(name, line, "missing column %s: expected %d tab-separated fields (%s), found %d in %q%s",
 			columns[len(fields)], len(columns), strings.Join(columns, ", "), len(fields), text, tabHint(text))
 	}
 	if len(fields) > len(columns) {
-		return Sample{}, figure.Errorf(name, line, "extra column: expected %d tab-separated fields (%s), found %d in %q",
+		return BootTime{}, figure.Errorf(name, line, "extra column: expected %d tab-separated fields (%s), found %d in %q",
 			len(columns), strings.Join(columns, ", "), len(fields), text)
 	}
 	var v [2]float64
 	for i, f := range fields {
 		x, err := parseMicros(f)
 		if err != nil {
-			return Sample{}, figure.Errorf(name, line, "%s %s", columns[i], err)
+			return BootTime{}, figure.Errorf(name, line, "%s %s", columns[i], err)
 		}
 		v[i] = x
 	}
-	return Sample{VMMus: v[0], GuestUs: v[1]}, nil
+	return BootTime{VMMus: v[0], GuestUs: v[1]}, nil
 }
 
 // parseMicros reads one field; its error completes "<column> ...".
@@ -147,7 +138,7 @@ func parseMicros(f string) (float64, error) {
 // µs come out as integers and the paper's files round-trip byte for byte. It refuses what
 // ReadTSV would reject (no rows, negative or non-finite values), so it never writes a file
 // the bundle cannot read back.
-func WriteTSV(w io.Writer, samples []Sample) error {
+func WriteTSV(w io.Writer, samples []BootTime) error {
 	b, err := FormatTSV(samples)
 	if err != nil {
 		return err
@@ -157,7 +148,7 @@ func WriteTSV(w io.Writer, samples []Sample) error {
 }
 
 // FormatTSV is WriteTSV into a byte slice (for results.Run.WriteFile).
-func FormatTSV(samples []Sample) ([]byte, error) {
+func FormatTSV(samples []BootTime) ([]byte, error) {
 	if len(samples) == 0 {
 		return nil, fmt.Errorf("fig10: no samples to write: a result file needs at least one boot")
 	}

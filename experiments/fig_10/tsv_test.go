@@ -41,8 +41,8 @@ func TestFirstPaperRowsAreReadAsWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// firecracker.csv starts with "5226\t1674" and "1814\t1399" (the outlier of spec §6.5 item 6).
-	if samples[0] != (Sample{VMMus: 5226, GuestUs: 1674}) || samples[1] != (Sample{VMMus: 1814, GuestUs: 1399}) {
+	// firecracker.csv starts with "5226\t1674" and "1814\t1399" (the outlier the means hide).
+	if samples[0] != (BootTime{VMMus: 5226, GuestUs: 1674}) || samples[1] != (BootTime{VMMus: 1814, GuestUs: 1399}) {
 		t.Errorf("first rows = %+v %+v", samples[0], samples[1])
 	}
 	if got := samples[0].TotalUs(); got != 6900 {
@@ -55,7 +55,7 @@ func TestDecimalsAndCRLFAreAccepted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Sample{{38346.125, 55.5}, {8968, 85}}
+	want := []BootTime{{38346.125, 55.5}, {8968, 85}}
 	if len(samples) != 2 || samples[0] != want[0] || samples[1] != want[1] {
 		t.Fatalf("got %+v, want %+v", samples, want)
 	}
@@ -65,14 +65,14 @@ func TestDecimalsAndCRLFAreAccepted(t *testing.T) {
 		t.Errorf("decimal file does not round-trip: %q", out)
 	}
 	crlf, err := ReadFile(filepath.Join("testdata", "crlf.csv"))
-	if err != nil || len(crlf) != 1 || crlf[0] != (Sample{35578, 51}) {
+	if err != nil || len(crlf) != 1 || crlf[0] != (BootTime{35578, 51}) {
 		t.Errorf("crlf.csv: %+v, %v", crlf, err)
 	}
 }
 
 func TestNoFinalNewlineIsAccepted(t *testing.T) {
 	s, err := ReadTSV("x.csv", strings.NewReader("vmm_us\tguest_us\n1\t2"))
-	if err != nil || len(s) != 1 || s[0] != (Sample{1, 2}) {
+	if err != nil || len(s) != 1 || s[0] != (BootTime{1, 2}) {
 		t.Errorf("got %+v, %v", s, err)
 	}
 }
@@ -119,7 +119,7 @@ func TestMalformedFilesNameFileLineAndExpectation(t *testing.T) {
 }
 
 func TestWriterRefusesWhatTheReaderWouldReject(t *testing.T) {
-	for name, s := range map[string][]Sample{
+	for name, s := range map[string][]BootTime{
 		"no rows":  nil,
 		"negative": {{VMMus: 1, GuestUs: -1}},
 		"NaN":      {{VMMus: math.NaN(), GuestUs: 1}},
@@ -132,7 +132,7 @@ func TestWriterRefusesWhatTheReaderWouldReject(t *testing.T) {
 }
 
 func TestWrittenFilesReadBack(t *testing.T) {
-	in := []Sample{{38346.123, 55.004}, {0, 0}, {1e6, 0.001}}
+	in := []BootTime{{38346.123, 55.004}, {0, 0}, {1e6, 0.001}}
 	var b bytes.Buffer
 	if err := WriteTSV(&b, in); err != nil {
 		t.Fatal(err)

@@ -62,9 +62,9 @@ type claim struct {
 func mean(key string, p part) quantity { return quantity{key: key, part: p} }
 
 // Claims are what the paper's text and figure say about the VMMs (§5 "Boot time" of the
-// paper; spec §6.2): the ordering of the totals and where the time goes. The VMM/guest
+// paper, and its recorded data): the ordering of the totals and where the time goes. The VMM/guest
 // split appears only where one VMM is compared with itself or the split is large against
-// any definition of the boundary; across VMMs it is not comparable (spec §6.5 item 5).
+// any definition of the boundary; across VMMs it is not comparable (see README.md).
 var Claims = func() []claim {
 	c := []claim{
 		{text: "QEMU (MicroVM) boots faster than QEMU (pc)", less: mean(QEMUMicroVM, total), more: mean(QEMU, total)},

@@ -49,7 +49,7 @@ func TestPaperVerifiesAgainstItself(t *testing.T) {
 }
 
 // paperWith returns the paper's data with one VMM's boots changed by f.
-func paperWith(t *testing.T, key string, f func(Sample) Sample) *Dataset {
+func paperWith(t *testing.T, key string, f func(BootTime) BootTime) *Dataset {
 	t.Helper()
 	d, err := Paper()
 	if err != nil {
@@ -58,8 +58,8 @@ func paperWith(t *testing.T, key string, f func(Sample) Sample) *Dataset {
 	d.Provenance = figure.Provenance{Source: "run", RunID: "edited"}
 	for i := range d.Series {
 		if d.Series[i].Key == key {
-			for j, s := range d.Series[i].Samples {
-				d.Series[i].Samples[j] = f(s)
+			for j, s := range d.Series[i].Boots {
+				d.Series[i].Boots[j] = f(s)
 			}
 		}
 	}
@@ -67,7 +67,7 @@ func paperWith(t *testing.T, key string, f func(Sample) Sample) *Dataset {
 }
 
 func TestMicroVMSlowerThanPCFailsTheClaim(t *testing.T) {
-	d := paperWith(t, QEMUMicroVM, func(s Sample) Sample { s.VMMus += 40000; return s })
+	d := paperWith(t, QEMUMicroVM, func(s BootTime) BootTime { s.VMMus += 40000; return s })
 	r := verified(t, d)
 	if v := row(t, r, "QEMU (MicroVM) boots faster than QEMU (pc)").Verdict; v != verify.Fail {
 		t.Errorf("claim verdict %s, want FAIL", v)
@@ -81,7 +81,7 @@ func TestMicroVMSlowerThanPCFailsTheClaim(t *testing.T) {
 }
 
 func TestSlowGuestFailsTheGuestClaims(t *testing.T) {
-	d := paperWith(t, QEMU, func(s Sample) Sample { s.GuestUs = 2000; return s })
+	d := paperWith(t, QEMU, func(s BootTime) BootTime { s.GuestUs = 2000; return s })
 	r := verified(t, d)
 	for _, c := range []string{"the guest part on QEMU is below 1 ms", "the NIC's set-up shows in QEMU's guest part"} {
 		if v := row(t, r, c).Verdict; v != verify.Fail {
@@ -97,9 +97,9 @@ func TestTotalsWithinToleranceAreOK(t *testing.T) {
 	// 40% slower everywhere: a slower host, not a different result.
 	d, _ := Paper()
 	for i := range d.Series {
-		for j := range d.Series[i].Samples {
-			d.Series[i].Samples[j].VMMus *= 1.4
-			d.Series[i].Samples[j].GuestUs *= 1.4
+		for j := range d.Series[i].Boots {
+			d.Series[i].Boots[j].VMMus *= 1.4
+			d.Series[i].Boots[j].GuestUs *= 1.4
 		}
 	}
 	r := verified(t, d)
@@ -136,8 +136,8 @@ func TestSoftwareEmulationIsShownNotJudged(t *testing.T) {
 	// Under TCG even a reversed ordering is information, not a failure.
 	for i := range d.Series {
 		if d.Series[i].Key == QEMUMicroVM {
-			for j := range d.Series[i].Samples {
-				d.Series[i].Samples[j].VMMus += 100000
+			for j := range d.Series[i].Boots {
+				d.Series[i].Boots[j].VMMus += 100000
 			}
 		}
 	}

@@ -1,7 +1,6 @@
 package fig14
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -46,36 +45,34 @@ func WriteCSV(w io.Writer, mean Breakdown) error {
 func ReadCSV(name string, r io.Reader) (Breakdown, error) {
 	var b Breakdown
 	var seen [NumComponents]int // line of each component's row
-	sc := bufio.NewScanner(r)
-	n := 0
-	for sc.Scan() {
-		n++
-		s := strings.TrimRight(sc.Text(), " \r")
+	n, err := figure.ReadLines(name, r, func(n int, text string) error {
+		s := strings.TrimRight(text, " \r")
 		if n == 1 {
 			if s != csvHeader {
-				return b, figure.Errorf(name, n, "header %q; expected %s", s, csvHeaderShown)
+				return figure.Errorf(name, n, "header %q; expected %s", s, csvHeaderShown)
 			}
-			continue
+			return nil
 		}
 		f := strings.Split(s, "\t")
 		if len(f) != 2 {
-			return b, figure.Errorf(name, n, "%d tab-separated column(s) in %q; expected 2: component, boottime_us", len(f), s)
+			return figure.Errorf(name, n, "%d tab-separated column(s) in %q; expected 2: component, boottime_us", len(f), s)
 		}
 		c, ok := ComponentByName(f[0])
 		if !ok {
-			return b, figure.Errorf(name, n, "unknown component %q; expected one of %s", f[0], strings.Join(componentNames[:], ", "))
+			return figure.Errorf(name, n, "unknown component %q; expected one of %s", f[0], strings.Join(componentNames[:], ", "))
 		}
 		if seen[c] > 0 {
-			return b, figure.Errorf(name, n, "component %s again (first at line %d); expected each component once", c, seen[c])
+			return figure.Errorf(name, n, "component %s again (first at line %d); expected each component once", c, seen[c])
 		}
 		v, err := strconv.ParseFloat(f[1], 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			return b, figure.Errorf(name, n, "boottime_us of %s is %q; expected a non-negative number of µs", c, f[1])
+			return figure.Errorf(name, n, "boottime_us of %s is %q; expected a non-negative number of µs", c, f[1])
 		}
 		b[c], seen[c] = v, n
-	}
-	if err := sc.Err(); err != nil {
-		return b, fmt.Errorf("%s: after line %d: %w", name, n, err)
+		return nil
+	})
+	if err != nil {
+		return b, err
 	}
 	if n == 0 {
 		return b, figure.Errorf(name, 0, "empty file; expected the header %s and %d rows", csvHeaderShown, NumComponents)

@@ -134,8 +134,8 @@ func TestLoadErrors(t *testing.T) {
 	})
 }
 
-// The per-boot numbers give the spread the paper's CSVs could not (spec §6.3: buddy's
-// per-boot totals span 3020.9–3161.4 µs around a mean of 3065.77 µs). §6.3's means are sums
+// The per-boot numbers give the spread the paper's CSVs could not (buddy's per-boot totals
+// span 3020.9–3161.4 µs around a mean of 3065.77 µs). The paper's means are sums
 // of the nine rounded CSV values, so they may differ from the mean per-boot total by up to
 // 9 × 0.005 µs.
 func TestSummary(t *testing.T) {

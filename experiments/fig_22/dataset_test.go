@@ -10,7 +10,7 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
 )
 
-// The paper's numbers (spec §6.4), read through Figure.Paper as the bundle reads them.
+// The paper's numbers, read through Figure.Paper as the bundle reads them.
 func TestPaperData(t *testing.T) {
 	ds, err := Figure.Paper()
 	if err != nil {

@@ -1,7 +1,6 @@
 package fig22
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -34,35 +33,32 @@ type Result map[Case]Value
 func ParseResults(file string, r io.Reader) (Result, error) {
 	res := Result{}
 	line := map[Case]int{}
-	sc := bufio.NewScanner(r)
-	n := 0
-	for sc.Scan() {
-		n++
-		text := strings.TrimSuffix(sc.Text(), "\r")
+	_, err := figure.ReadLines(file, r, func(n int, text string) error {
 		f := strings.Split(text, "\t")
 		if text == "" || len(f) != 3 {
-			return nil, figure.Errorf(file, n, "expected 3 tab-separated fields <case>\\t<cycles>\\t<ns>, found %d in %q", len(fieldsOf(text)), text)
+			return figure.Errorf(file, n, "expected 3 tab-separated fields <case>\\t<cycles>\\t<ns>, found %d in %q", len(fieldsOf(text)), text)
 		}
 		c := Case(f[0])
 		if c != FileExists && c != NoFile {
-			return nil, figure.Errorf(file, n, "unknown case %q: expected %q or %q", f[0], FileExists, NoFile)
+			return figure.Errorf(file, n, "unknown case %q: expected %q or %q", f[0], FileExists, NoFile)
 		}
 		if prev, dup := line[c]; dup {
-			return nil, figure.Errorf(file, n, "duplicate case %q (first on line %d)", c, prev)
+			return figure.Errorf(file, n, "duplicate case %q (first on line %d)", c, prev)
 		}
 		var v [2]float64
 		for i, name := range []string{"cycles", "ns"} {
 			x, err := strconv.ParseFloat(f[1+i], 64)
 			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
-				return nil, figure.Errorf(file, n, "%s of %q: expected a non-negative number, found %q", name, c, f[1+i])
+				return figure.Errorf(file, n, "%s of %q: expected a non-negative number, found %q", name, c, f[1+i])
 			}
 			v[i] = x
 		}
 		line[c] = n
 		res[c] = Value{Cycles: v[0], NS: v[1]}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, c := range Cases {
 		if _, ok := res[c]; !ok {

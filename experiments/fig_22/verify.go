@@ -12,16 +12,16 @@ import (
 // the CPU's micro-architecture, the Linux series run the host's own kernel (the paper used
 // Linux 4.19 on an i7-9700K) and the mitigations a kernel applies depend on the CPU. Even on
 // the paper's testbed the submission and final runs differed by a quarter (SHFS 409 → 308
-// cycles, spec §6.5 item 8). ±50% still flags what matters: a debug build, a wrong
+// cycles). ±50% still flags what matters: a debug build, a wrong
 // file system, software emulation, a measurement off by a factor of two.
 var CycleTolerance = verify.Tolerance{Rel: 0.5, Abs: 50}
 
-// RatioTolerance bounds the speed-ups of §6.4 (e.g. VFS/SHFS 5.3× and 7.6×). Ratios cancel
+// RatioTolerance bounds the paper's speed-ups (e.g. VFS/SHFS 5.3× and 7.6×). Ratios cancel
 // the clock and much of the CPU, so they travel better than cycles, but the two systems'
 // code paths still age differently on other CPUs and kernels.
 var RatioTolerance = verify.Tolerance{Rel: 0.5}
 
-// ratios are the paper's speed-ups (§6.4): numerator / denominator per case.
+// ratios are the paper's speed-ups: numerator / denominator per case.
 var ratios = []struct{ num, den string }{
 	{"unikraft_vfs", "unikraft_shfs"},
 	{"linux_vfs", "unikraft_vfs"},
@@ -37,7 +37,7 @@ var claims = []struct{ faster, slower string }{
 }
 
 // Verify compares d with the paper: each bar's cycles (WARN outside CycleTolerance), the
-// speed-ups of §6.4 (WARN outside RatioTolerance), and the orderings the figure shows
+// paper's speed-ups (WARN outside RatioTolerance), and the orderings the figure shows
 // (FAIL when one does not hold).
 func (d *Data) Verify(r *verify.Report) {
 	p, err := Paper()

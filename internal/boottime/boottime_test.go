@@ -16,6 +16,7 @@ import (
 
 	"github.com/unikraft-eurosys21/artifact/internal/boottime"
 	"github.com/unikraft-eurosys21/artifact/internal/boottime/testguest"
+	"github.com/unikraft-eurosys21/artifact/internal/host"
 	"github.com/unikraft-eurosys21/artifact/internal/rep"
 	"github.com/unikraft-eurosys21/artifact/internal/stats"
 	"github.com/unikraft-eurosys21/artifact/internal/vmm"
@@ -90,7 +91,7 @@ func needQEMU(t testing.TB) {
 func needKVM(t testing.TB) {
 	t.Helper()
 	needQEMU(t)
-	if err := vmm.CheckKVM(); err != nil {
+	if err := host.CheckKVM(); err != nil {
 		t.Skipf("no KVM: %v", err)
 	}
 }
@@ -326,7 +327,7 @@ func TestGuestThatNeverReachesMainTimesOut(t *testing.T) {
 	needQEMU(t)
 	obs := boottime.Observers{Debugcon: true}
 	accel := vmm.TCG
-	if os.Geteuid() == 0 && vmm.CheckKVM() == nil {
+	if os.Geteuid() == 0 && host.CheckKVM() == nil {
 		obs.Ftrace, accel = needFtrace(t), vmm.KVM
 	}
 	raw := filepath.Join(t.TempDir(), "boot")
@@ -497,7 +498,7 @@ func TestCancelMidRun(t *testing.T) {
 	needQEMU(t)
 	obs := boottime.Observers{Debugcon: true}
 	accel := vmm.TCG
-	if os.Geteuid() == 0 && vmm.CheckKVM() == nil {
+	if os.Geteuid() == 0 && host.CheckKVM() == nil {
 		obs.Ftrace, accel = needFtrace(t), vmm.KVM
 	}
 	q := microvm(t, accel, testguest.Hang)
@@ -557,7 +558,7 @@ func TestObserverChoicesAreChecked(t *testing.T) {
 func TestSelftestReport(t *testing.T) {
 	needQEMU(t)
 	o := boottime.SelftestOptions{Accel: vmm.TCG, Debugcon: true, Machine: "microvm", Plan: rep.Plan{Reps: 3, Warmup: 1, Timeout: time.Minute, RawDir: t.TempDir()}, GuestDir: t.TempDir()}
-	if os.Geteuid() == 0 && vmm.CheckKVM() == nil {
+	if os.Geteuid() == 0 && host.CheckKVM() == nil {
 		o.Accel, o.CPU, o.Ftrace = vmm.KVM, kvmCPU(), true
 	}
 	r, err := boottime.Selftest(context.Background(), o)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/unikraft-eurosys21/artifact/internal/boottime/testguest"
+	"github.com/unikraft-eurosys21/artifact/internal/host"
 	"github.com/unikraft-eurosys21/artifact/internal/rep"
 	"github.com/unikraft-eurosys21/artifact/internal/stats"
 	"github.com/unikraft-eurosys21/artifact/internal/vmm"
@@ -92,7 +93,7 @@ type SelftestReport struct {
 // With KVM requested and unusable it stops before the first boot and says why. Failed
 // boots are counted in the report; the error is non-nil when any failed.
 func Selftest(ctx context.Context, o SelftestOptions) (*SelftestReport, error) {
-	if err := vmm.CheckAccel(o.Accel); err != nil {
+	if err := host.CheckAccel(o.Accel); err != nil {
 		return nil, err
 	}
 	if !o.Ftrace && !o.Debugcon {

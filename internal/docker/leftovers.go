@@ -72,21 +72,3 @@ func ownerAlive(owner string) bool {
 	}
 	return procStart(pid) == parts[3] && parts[3] != ""
 }
-
-// OwnContainers lists the containers (running or not) this process created and has not
-// removed yet: empty after every Run and CopyFromImage returned. Tests use it to check that
-// nothing is left behind.
-func (c *Client) OwnContainers(ctx context.Context) ([]string, error) {
-	list, err := c.api.ContainerList(ctx, container.ListOptions{
-		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", LabelOwner+"="+ownerID())),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("docker: list containers: %w", err)
-	}
-	var names []string
-	for _, ct := range list {
-		names = append(names, strings.TrimPrefix(strings.Join(ct.Names, ","), "/"))
-	}
-	return names, nil
-}

@@ -233,30 +233,6 @@ func (c *Client) removeContainer(id string) error {
 	return nil
 }
 
-// CopyFromImage copies paths out of an image without running it (a container is created,
-// read and removed).
-func (c *Client) CopyFromImage(ctx context.Context, ref string, copies ...CopyOut) (err error) {
-	created, err := c.api.ContainerCreate(ctx, &container.Config{
-		Image:  ref,
-		Cmd:    []string{"/bin/true"},
-		Labels: map[string]string{LabelProject: ProjectValue, LabelOwner: ownerID()},
-	}, &container.HostConfig{NetworkMode: "none"}, nil, nil, containerName("copy"))
-	if err != nil {
-		return fmt.Errorf("docker: create container of %s: %w", ref, err)
-	}
-	defer func() {
-		if rerr := c.removeContainer(created.ID); rerr != nil && err == nil {
-			err = rerr
-		}
-	}()
-	for _, cp := range copies {
-		if err := c.copyFrom(ctx, created.ID, cp); err != nil {
-			return fmt.Errorf("docker: %s: %w", ref, err)
-		}
-	}
-	return nil
-}
-
 func (c *Client) copyFrom(ctx context.Context, id string, cp CopyOut) error {
 	if err := os.MkdirAll(cp.To, 0o755); err != nil {
 		return err

@@ -3,7 +3,9 @@ package docker
 import "fmt"
 
 // DefaultGCC is the compiler version the unikraft toolchain image uses unless told otherwise
-// (see containers/unikraft/Dockerfile and ../shared/docs/unikraft-build-facts.md).
+// (see containers/unikraft/Dockerfile). The paper's gcc 8.3 (Debian 10) is archived; Debian
+// 12 has gcc 11 and 12, and Unikraft 0.4 builds with either given two make variables (see
+// experiments/fig_08/README.md).
 const DefaultGCC = "11"
 
 // GCCEnv returns the environment that selects gcc version v ("11" or "12"; DefaultGCC when

@@ -4,7 +4,9 @@
 package figure
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 
 	"github.com/unikraft-eurosys21/artifact/internal/plot"
 	"github.com/unikraft-eurosys21/artifact/internal/verify"
@@ -83,6 +85,24 @@ func (e *ParseError) Error() string {
 // Errorf builds a ParseError.
 func Errorf(file string, line int, format string, args ...any) error {
 	return &ParseError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// ReadLines calls line for each line of the result file r (named file in errors) with its
+// 1-based number and its text, line end removed (CRLF is accepted), and stops at the first
+// error line returns. It returns the number of lines read: 0 is an empty file.
+func ReadLines(file string, r io.Reader, line func(n int, text string) error) (int, error) {
+	sc := bufio.NewScanner(r)
+	n := 0
+	for sc.Scan() {
+		n++
+		if err := line(n, sc.Text()); err != nil {
+			return n, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return n, fmt.Errorf("%s: line %d: %w", file, n+1, err)
+	}
+	return n, nil
 }
 
 // Loaded adapts a figure package's loader result to Dataset. A failed load gives a nil

@@ -57,3 +57,24 @@ func TestLoadedNeverWrapsANilPointer(t *testing.T) {
 		t.Fatalf("a loaded dataset must come through: %#v, %v", d, err)
 	}
 }
+
+func TestReadLinesStopsAtTheFirstError(t *testing.T) {
+	var seen []string
+	n, err := ReadLines("r.tsv", strings.NewReader("h\r\na\nbad\nc\n"), func(n int, text string) error {
+		seen = append(seen, text)
+		if text == "bad" {
+			return Errorf("r.tsv", n, "bad row")
+		}
+		return nil
+	})
+	if n != 3 || err == nil || err.Error() != "r.tsv:3: bad row" || strings.Join(seen, ",") != "h,a,bad" {
+		t.Errorf("read %d lines %q, error %v", n, seen, err)
+	}
+	if n, err := ReadLines("empty", strings.NewReader(""), func(int, string) error { return nil }); n != 0 || err != nil {
+		t.Errorf("empty file: %d lines, %v", n, err)
+	}
+	long := strings.Repeat("x", 70*1024) // over bufio.Scanner's 64 KiB line limit
+	if _, err := ReadLines("long", strings.NewReader("ok\n"+long), func(int, string) error { return nil }); err == nil || !strings.HasPrefix(err.Error(), "long: line 2: ") {
+		t.Errorf("unreadable line: %v", err)
+	}
+}

@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// paperIsolated is how many CPUs the paper's hosts isolated (isolcpus, README §3).
+// paperIsolated is how many CPUs the paper's hosts isolated (isolcpus= in the original artifact's README).
 const paperIsolated = 4
 
 // Check reads every isolation setting the paper prescribes, plus the ones that matter for

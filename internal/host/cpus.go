@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // CPUChoice is the set of CPUs measurements run on and why those.
@@ -73,116 +71,6 @@ func (s Sys) ChooseCPUs(n int) (CPUChoice, error) {
 		reason += "; CPU 0 included because the host has too few CPUs"
 	}
 	return CPUChoice{CPUs: c, Reason: reason}, nil
-}
-
-// Pin restricts every thread the process pid has now to cpus. sched_setaffinity acts on
-// one thread, so each task under /proc/<pid>/task is pinned; threads created later inherit
-// the mask of the thread that creates them. A thread that exits meanwhile is skipped.
-func Pin(pid int, cpus []int) error {
-	tids, err := threads(Real(), pid)
-	if err != nil {
-		return fmt.Errorf("pin process %d: %w", pid, err)
-	}
-	for _, tid := range tids {
-		if err := PinThread(tid, cpus); err != nil && !errors.Is(err, unix.ESRCH) {
-			return fmt.Errorf("pin process %d: %w", pid, err)
-		}
-	}
-	return nil
-}
-
-// PinThread restricts one thread (a tid, e.g. a QEMU vCPU thread) to cpus.
-func PinThread(tid int, cpus []int) error {
-	if len(cpus) == 0 {
-		return fmt.Errorf("pin thread %d: empty CPU list", tid)
-	}
-	var set unix.CPUSet
-	for _, c := range cpus {
-		if c < 0 || c >= len(set)*64 {
-			return fmt.Errorf("pin thread %d: CPU %d out of range", tid, c)
-		}
-		set.Set(c)
-	}
-	if err := unix.SchedSetaffinity(tid, &set); err != nil {
-		return fmt.Errorf("pin thread %d to CPUs %s: %w", tid, FormatCPUList(cpus), err)
-	}
-	return nil
-}
-
-// Affinity returns the CPUs thread tid may run on.
-func Affinity(tid int) ([]int, error) {
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(tid, &set); err != nil {
-		return nil, fmt.Errorf("affinity of thread %d: %w", tid, err)
-	}
-	var cpus []int
-	for c := 0; c < len(set)*64; c++ {
-		if set.IsSet(c) {
-			cpus = append(cpus, c)
-		}
-	}
-	return cpus, nil
-}
-
-// AllVCPUs is the key QEMUVCPUThreads uses for the one thread of single-threaded TCG
-// ("ALL CPUs/TCG"), which runs every vCPU.
-const AllVCPUs = -1
-
-// QEMUVCPUThreads maps each vCPU index of the QEMU process pid to its thread id; see
-// Sys.QEMUVCPUThreads.
-func QEMUVCPUThreads(pid int) (map[int]int, error) { return Real().QEMUVCPUThreads(pid) }
-
-// QEMUVCPUThreads maps each vCPU index of the QEMU process pid to its thread id, found by
-// the names QEMU gives its vCPU threads: "CPU <n>/KVM" under KVM, "CPU <n>/TCG" under
-// multi-threaded TCG, and "ALL CPUs/TCG" (key AllVCPUs) under single-threaded TCG.
-//
-// QEMU names its threads only when started with `-name <name>,debug-threads=on`; without it
-// every thread is "qemu-system-x86" and this returns an error saying so. QEMU creates the
-// vCPU threads before it runs the guest, so with -S they exist while it is paused. An empty
-// map with no error means QEMU has not created them yet: poll until it has.
-func (s Sys) QEMUVCPUThreads(pid int) (map[int]int, error) {
-	tids, err := threads(s, pid)
-	if err != nil {
-		return nil, fmt.Errorf("vCPU threads of QEMU %d: %w", pid, err)
-	}
-	// The command line reads empty for a moment just after exec; judge only a complete one.
-	if b, err := os.ReadFile(s.path(fmt.Sprintf("proc/%d/cmdline", pid))); err == nil && len(b) > 0 && !strings.Contains(string(b), "debug-threads=on") {
-		return nil, fmt.Errorf("vCPU threads of QEMU %d: it was started without -name <name>,debug-threads=on, so its threads have no names", pid)
-	}
-	m := map[int]int{}
-	for _, tid := range tids {
-		b, err := os.ReadFile(s.path(fmt.Sprintf("proc/%d/task/%d/comm", pid, tid)))
-		if err != nil {
-			continue // the thread exited since the listing
-		}
-		name := strings.TrimSpace(string(b))
-		if name == "ALL CPUs/TCG" {
-			m[AllVCPUs] = tid
-			continue
-		}
-		var n int
-		var accel string
-		if _, err := fmt.Sscanf(name, "CPU %d/%s", &n, &accel); err == nil && (accel == "KVM" || accel == "TCG" || accel == "HVF" || accel == "WHPX") {
-			m[n] = tid
-		}
-	}
-	return m, nil
-}
-
-// threads lists the thread ids of process pid.
-func threads(s Sys, pid int) ([]int, error) {
-	ents, err := os.ReadDir(s.path(fmt.Sprintf("proc/%d/task", pid)))
-	if err != nil {
-		return nil, err
-	}
-	var tids []int
-	for _, e := range ents {
-		if tid, err := strconv.Atoi(e.Name()); err == nil {
-			tids = append(tids, tid)
-		}
-	}
-	slices.Sort(tids)
-	return tids, nil
 }
 
 // cpuList reads a file in the kernel's CPU list format.

@@ -1,16 +1,15 @@
 package host
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/unikraft-eurosys21/artifact/internal/vmm"
 )
 
 // Fingerprint describes the machine a run was made on, for manifest.json. A field that
@@ -65,22 +64,6 @@ func orWhy(v, why string) string {
 // that does not answer within it is reported as unreachable.
 var ToolTimeout = 10 * time.Second
 
-// QEMUBinary is the QEMU the bundle uses: $QEMU, else qemu-system-x86_64 on PATH.
-func QEMUBinary() (string, error) {
-	if q := os.Getenv("QEMU"); q != "" {
-		p, err := exec.LookPath(q)
-		if err != nil {
-			return "", fmt.Errorf("QEMU=%s: %w", q, err)
-		}
-		return p, nil
-	}
-	p, err := exec.LookPath("qemu-system-x86_64")
-	if err != nil {
-		return "", fmt.Errorf("qemu-system-x86_64 not on PATH (install the qemu-system-x86 package or set QEMU=/path/to/qemu-system-x86_64)")
-	}
-	return p, nil
-}
-
 // Describe fingerprints this machine; see Sys.Fingerprint.
 func Describe(ctx context.Context) Fingerprint { return Real().Fingerprint(ctx) }
 
@@ -131,20 +114,16 @@ func (s Sys) Fingerprint(ctx context.Context) Fingerprint {
 		unknown("tsc_khz", fmt.Errorf("KVM: %v; /proc/cpuinfo cpu MHz follows the current frequency here", err))
 	}
 
-	if q, err := QEMUBinary(); err != nil {
+	if q, err := vmm.QEMUBinary(""); err != nil {
 		unknown("qemu", err)
 	} else {
 		fp.QEMUPath = q
-		if out, err := runTool(ctx, q, "-version"); err != nil {
+		if fp.QEMU, err = vmm.OutputLine(ctx, ToolTimeout, q, "-version"); err != nil {
 			unknown("qemu", err)
-		} else {
-			fp.QEMU = firstLine(out)
 		}
 	}
-	if out, err := runTool(ctx, "docker", "version", "--format", "{{.Server.Version}}"); err != nil {
+	if fp.Docker, err = vmm.OutputLine(ctx, ToolTimeout, "docker", "version", "--format", "{{.Server.Version}}"); err != nil {
 		unknown("docker_server", err)
-	} else {
-		fp.Docker = firstLine(out)
 	}
 	if len(fp.Unknown) == 0 {
 		fp.Unknown = nil
@@ -174,32 +153,4 @@ func (s Sys) memTotal() (int64, error) {
 		}
 	}
 	return 0, errors.New("/proc/meminfo: no MemTotal line")
-}
-
-// runTool runs a version query in its own process group, bounded by ToolTimeout; on timeout
-// only the process started here is killed.
-func runTool(ctx context.Context, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, ToolTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = time.Second // do not wait for a grandchild that holds the output pipes
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return "", fmt.Errorf("%s %s: no answer within %s", name, strings.Join(args, " "), ToolTimeout)
-	}
-	if err != nil {
-		if msg := firstLine(stderr.String()); msg != "" {
-			return "", fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, msg)
-		}
-		return "", fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
-	}
-	return stdout.String(), nil
-}
-
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(l)
 }

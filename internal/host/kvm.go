@@ -1,10 +1,14 @@
 package host
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/unikraft-eurosys21/artifact/internal/vmm"
 )
 
 // KVM ioctl numbers (linux/kvm.h; _IO(KVMIO=0xAE, n) has no size or direction bits).
@@ -50,4 +54,37 @@ func (s Sys) kvmTSCKHz() (int64, error) {
 		return 0, fmt.Errorf("KVM_GET_TSC_KHZ: %w", err)
 	}
 	return int64(khz), nil
+}
+
+// CheckKVM checks this machine's KVM; see Sys.CheckKVM.
+func CheckKVM() error { return Real().CheckKVM() }
+
+// CheckKVM opens the KVM device read-write and asks its API version, which is what a VMM
+// does first. It is the "KVM device" and "KVM API version" rows of Check, turned into an
+// error that says what is wrong and what to do.
+func (s Sys) CheckKVM() error {
+	c := &checker{s: s}
+	c.info, c.infoErr = s.cpuInfo() // the hints name the vendor's module
+	for _, row := range []func() Setting{c.kvmDevice, c.kvmAPI} {
+		if st := row(); st.Status != OK {
+			msg := fmt.Sprintf("KVM is not usable: %s: %s; %s", st.Name, st.Found, st.Hint)
+			if !strings.Contains(st.Hint, "ACCEL=tcg") {
+				msg += "; or run with ACCEL=tcg (software emulation, not comparable with the paper)"
+			}
+			return errors.New(msg)
+		}
+	}
+	return nil
+}
+
+// CheckAccel stops a run before its first VM when the accelerator cannot work: KVM is
+// checked; TCG needs nothing.
+func CheckAccel(accel string) error {
+	switch accel {
+	case vmm.KVM:
+		return CheckKVM()
+	case vmm.TCG:
+		return nil
+	}
+	return fmt.Errorf("accelerator %q: expected kvm or tcg", accel)
 }

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"github.com/unikraft-eurosys21/artifact/internal/verify"
 )
 
 // Plan says how often and how to repeat one series.
@@ -177,16 +176,6 @@ func (r Result[T]) Err() error {
 		}
 	}
 	return errors.New(msg)
-}
-
-// Verify adds the claim "every repetition succeeded" to a figure's verdict, so a run with
-// failed repetitions fails its verification instead of looking complete.
-func (r Result[T]) Verify(v *verify.Report) {
-	ok := len(r.Runs) - r.Failed
-	v.Claim(r.Series+": every repetition succeeded",
-		fmt.Sprintf("%d of %d", r.Planned, r.Planned),
-		fmt.Sprintf("%d of %d", ok, r.Planned),
-		ok == r.Planned && !r.Interrupted && r.Aborted == "")
 }
 
 // Run performs p.Warmup warm-up repetitions, then p.Reps measured ones, calling measure for

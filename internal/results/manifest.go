@@ -6,10 +6,12 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/unikraft-eurosys21/artifact/internal/host"
 )
 
 // Manifest is a run's provenance, written to manifest.json. Sections that a figure does not
-// use stay empty. Host and isolation reports are filled by the host preflight; tool
+// use stay empty. Host and isolation reports are filled by RecordHost; tool
 // versions and source pins by the steps that use them.
 type Manifest struct {
 	Figure  string    `json:"figure"`
@@ -25,8 +27,8 @@ type Manifest struct {
 	Fixture string `json:"fixture,omitempty"`
 	// Settings are the environment settings the run was made with (REPS, VMMS, …).
 	Settings  map[string]string `json:"settings,omitempty"`
-	Host      any               `json:"host,omitempty"`      // fingerprint
-	Isolation any               `json:"isolation,omitempty"` // preflight report
+	Host      *host.Fingerprint `json:"host,omitempty"`      // see RecordHost
+	Isolation *host.Report      `json:"isolation,omitempty"` // see RecordHost
 	Tools     map[string]string `json:"tools,omitempty"`     // tool → version
 	Images    map[string]string `json:"images,omitempty"`    // container image → id
 	Sources   any               `json:"sources,omitempty"`   // source pins used
@@ -39,6 +41,13 @@ type Manifest struct {
 // NewManifest starts a manifest for a run, recording the command line and bundle commit.
 func NewManifest(r *Run) *Manifest {
 	return &Manifest{Figure: r.Fig, RunID: r.ID, Started: time.Now().UTC(), Command: os.Args, Bundle: BundleCommit()}
+}
+
+// RecordHost puts this host's fingerprint and isolation report into the manifest, so every
+// measured number can be traced to the machine and the isolation it was measured under.
+func (m *Manifest) RecordHost(ctx context.Context) {
+	fp, iso := host.Describe(ctx), host.Check()
+	m.Host, m.Isolation = &fp, &iso
 }
 
 // gitTimeout bounds `git describe`: a hung git (a lock, a network file system) must not

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/unikraft-eurosys21/artifact/internal/files"
 )
 
 // downloadTimeout bounds one download.
@@ -38,20 +40,6 @@ func (e *MismatchError) Error() string {
 		s += "\n  " + e.Hint
 	}
 	return s
-}
-
-// fileSHA256 hashes a file.
-func fileSHA256(name string) (string, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // download writes the content of src (an http(s) URL, or a local path when fromMirror) to a
@@ -105,7 +93,7 @@ func (f *fetcher) fetchArchive(ctx context.Context, s Source, want string) (stri
 	a := s.Archive
 	dst := filepath.Join(f.cache, "archives", a.File)
 	if _, err := os.Stat(dst); err == nil {
-		got, err := fileSHA256(dst)
+		got, err := files.SHA256(dst)
 		if err != nil {
 			return "", err
 		}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/unikraft-eurosys21/artifact/internal/files"
 )
 
 // Options configure Fetch.
@@ -85,7 +87,7 @@ func (s *Set) Place(buildDir string, names ...string) error {
 			continue
 		}
 		dst := filepath.Join(buildDir, filepath.FromSlash(strings.TrimPrefix(r.Place, "build/")))
-		if err := copyFile(r.File, dst); err != nil {
+		if err := files.Copy(r.File, dst, 0o644); err != nil {
 			return fmt.Errorf("sources: place %s: %w", r.Name, err)
 		}
 	}
@@ -370,33 +372,6 @@ func (f *fetcher) adoptMirrorPins() error {
 		return f.savePins()
 	}
 	return nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".place-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
 }
 
 func contains(list []string, s string) bool {

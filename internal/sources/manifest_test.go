@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// The repository's manifest is what users fetch: it must load, and its pins must be what the
-// specification names (spot checks of strong and weaker pins).
+// The repository's manifest is what users fetch: it must load, and its pins must be the
+// original artifact's (spot checks of strong and weaker pins).
 func TestRepositoryManifest(t *testing.T) {
 	m, err := Load("../../containers/sources.json")
 	if err != nil {

@@ -24,7 +24,8 @@ const DefaultTCGCPU = "max"
 // DefaultMAC is the NIC's MAC address in the paper's "QEMU (1NIC)" configuration.
 const DefaultMAC = "aa:bb:cc:00:01:01"
 
-// machineOptions are the paper's -M options (original-artifact.md §3.3). The paper ran pc
+// machineOptions are the paper's -M options (the original artifact's
+// experiments/fig_10_unikraft-boot/benchmark.sh). The paper ran pc
 // as QEMU's default machine, with -no-reboot, and microvm with -overcommit mem-lock=on.
 // microvm's pit=off holds only where the guest finds its TSC frequency in CPUID leaf
 // 0x40000010 (see MachineOptions).
@@ -286,17 +287,24 @@ func QEMUVersion(ctx context.Context, explicit string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return firstLine(ctx, "qemu", bin, "--version")
+	return OutputLine(ctx, 30*time.Second, bin, "--version")
 }
 
-// firstLine runs a short command and returns the first line of its output.
-func firstLine(ctx context.Context, name, bin string, args ...string) (string, error) {
-	out, err := Output(ctx, 30*time.Second, bin, args...)
+// OutputLine runs a short command as Output does and returns the first line it printed: a
+// version query's answer.
+func OutputLine(ctx context.Context, timeout time.Duration, bin string, args ...string) (string, error) {
+	out, err := Output(ctx, timeout, bin, args...)
 	if err != nil {
 		return "", err
 	}
-	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	return strings.TrimSpace(line), nil
+	return FirstLine(string(out)), nil
+}
+
+// FirstLine is the first line of a text, trimmed: the gist of a tool's answer or of a long
+// error message.
+func FirstLine(text string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
+	return strings.TrimSpace(line)
 }
 
 // Output runs a short helper command (a version query, an assembler) the way VMMs are run:

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/unikraft-eurosys21/artifact/internal/boottime/testguest"
+	"github.com/unikraft-eurosys21/artifact/internal/host"
 	"github.com/unikraft-eurosys21/artifact/internal/vmm"
 	"golang.org/x/sys/unix"
 )
@@ -80,7 +81,7 @@ func needQEMU(t *testing.T) {
 
 func needKVM(t *testing.T) {
 	t.Helper()
-	if err := vmm.CheckKVM(); err != nil {
+	if err := host.CheckKVM(); err != nil {
 		t.Skipf("no KVM: %v", err)
 	}
 }

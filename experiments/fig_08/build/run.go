@@ -25,7 +25,6 @@ import (
 
 	fig08 "github.com/unikraft-eurosys21/artifact/experiments/fig_08"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
-	"github.com/unikraft-eurosys21/artifact/internal/host"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
 	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
@@ -179,7 +178,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	man.Settings = opt.Settings
 	// Build sizes do not depend on CPU isolation; the report is recorded anyway so that
 	// every run's manifest describes its host the same way.
-	host.Record(ctx, man)
+	man.RecordHost(ctx)
 	man.Images = map[string]string{tool.Ref: tool.ID}
 	man.Sources = set.Pins()
 	man.Tools = map[string]string{}
