@@ -449,7 +449,7 @@ func TestGuestThatHaltsAfterMainTimesOutWithoutTheOption(t *testing.T) {
 	needQEMU(t)
 	obs := boottime.Observers{Debugcon: true}
 	accel := vmm.TCG
-	if os.Geteuid() == 0 && vmm.CheckKVM() == nil {
+	if os.Geteuid() == 0 && host.CheckKVM() == nil {
 		obs.Ftrace, accel = needFtrace(t), vmm.KVM
 	}
 	b, err := boottime.Run(context.Background(), microvm(t, accel, testguest.HaltAfterMain), obs, boottime.Options{Accel: accel, Timeout: time.Second})
