@@ -107,7 +107,7 @@ func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
 				charts.WithMarkLineStyleOpts(opts.MarkLineStyle{
 					Symbol:    []string{"none", "none"},
 					LineStyle: &opts.LineStyle{Color: "#c00", Width: 1.5, Type: "dashed"},
-					Label: &opts.Label{Show: opts.Bool(true), Position: "insideStartTop", Formatter: "paper: every image < 2 MB",
+					Label: &opts.Label{Show: opts.Bool(true), Position: d.claimLabelPosition(apps), Formatter: "paper: every image < 2 MB",
 						Color: "#c00", FontSize: 12, FontFamily: plot.FontFamily},
 				}))
 		}
@@ -115,6 +115,25 @@ func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
 	}
 
 	return plot.Figure{Chart: bar, Width: 800, Height: 500, Extra: extraJS(present)}
+}
+
+// claimLabelPosition puts the 2 MB line's label at the end of the plot whose outermost bar is
+// shorter, so it never sits on a bar's value: at the start (above helloworld's small default
+// image) as in the paper's figure, at the end when a run starts with a large image (e.g.
+// APPS=redis, whose default image is 1.8 MB).
+func (d *Dataset) claimLabelPosition(apps []string) string {
+	var bars []int64 // in drawing order
+	for _, a := range apps {
+		for _, v := range Variants {
+			if b, ok := d.Sizes[Image{a, v.Key}]; ok {
+				bars = append(bars, b)
+			}
+		}
+	}
+	if len(bars) > 1 && bars[0] > ClaimLimit*3/4 && bars[len(bars)-1] < bars[0] {
+		return "insideEndTop"
+	}
+	return "insideStartTop"
 }
 
 // yMax is the top of the y axis: 3.1 MiB as in the original, or 0.1 MiB above the next

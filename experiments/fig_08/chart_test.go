@@ -113,3 +113,22 @@ func TestRenderedFigureShowsTheOriginalLabels(t *testing.T) {
 		t.Error("the axis end is labelled")
 	}
 }
+
+// The 2 MB line's label goes where the outermost bar is short: above helloworld's default
+// image in the paper's figure, at the right end when a run starts with redis's 1.8 MB image.
+func TestClaimLabelAvoidsTallBars(t *testing.T) {
+	p, err := Paper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.claimLabelPosition(Apps); got != "insideStartTop" {
+		t.Errorf("paper: %s", got)
+	}
+	redis := &Dataset{Sizes: map[Image]int64{}}
+	for _, v := range Variants {
+		redis.Sizes[Image{"redis", v.Key}] = p.Sizes[Image{"redis", v.Key}]
+	}
+	if got := redis.claimLabelPosition([]string{"redis"}); got != "insideEndTop" {
+		t.Errorf("redis alone: %s", got)
+	}
+}
