@@ -256,9 +256,16 @@ func (f *fetcher) fetchGit(ctx context.Context, s Source) (Resolved, error) {
 			}
 			r.Pin = "commit trusted on first use of " + weak + " (now)"
 		}
-		log.WithFields(logrus.Fields{"commit": commit, "pin": r.Pin}).
-			Warnf("weaker pin: %s resolved to %s; every later fetch must find this commit. "+
-				"Put it into the manifest as \"commit\" to make the pin explicit", weak, commit)
+		// Warn once, when the commit is first trusted; later fetches only check it (the
+		// record says where it came from), so a rerun does not repeat the warning.
+		l := log.WithFields(logrus.Fields{"commit": commit, "pin": r.Pin})
+		msg := fmt.Sprintf("weaker pin: %s resolved to %s; every later fetch must find this commit. "+
+			"Put it into the manifest as \"commit\" to make the pin explicit", weak, commit)
+		if seen {
+			l.Debug(msg)
+		} else {
+			l.Warn(msg)
+		}
 	}
 	if !hasCommit(ctx, repo, commit) {
 		f.progress(s.Name, "fetching "+commit[:12]+" from "+remote)

@@ -554,3 +554,25 @@ func TestPartialMirrorNamesEveryMissingSourceAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// A weaker pin warns when its commit is first trusted; later fetches check it quietly.
+func TestWeakerPinWarnsOnce(t *testing.T) {
+	f := newFixture(t)
+	m := f.manifest(t, "https://downloads.example.org")
+	cache := t.TempDir()
+	warnings := func() int {
+		l := logrus.New()
+		var out bytes.Buffer
+		l.SetOutput(&out)
+		if _, err := Fetch(context.Background(), m, Options{Cache: cache, Mirror: f.mirror, HTTP: noNetwork(t), Log: l, Progress: io.Discard}); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(out.String(), "weaker pin")
+	}
+	if n := warnings(); n != 2 {
+		t.Errorf("first fetch: %d weaker-pin warnings, want 2 (lib-tag, lib-short)", n)
+	}
+	if n := warnings(); n != 0 {
+		t.Errorf("second fetch: %d weaker-pin warnings, want none", n)
+	}
+}
