@@ -2,13 +2,15 @@
 
 // The Unikraft EuroSys'21 artifact: regenerate, measure and verify the paper's figures 8,
 // 10, 14 and 22. Run `go tool mage -l` for the targets and `go tool mage -h <target>` for
-// one target's settings. Settings are environment variables; `-v` shows debug logs.
+// one target's settings. Settings are environment variables (README.md lists them all), read
+// once here, before a target does anything; `-v` shows debug logs.
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/magefile/mage/mg"
 	"github.com/sirupsen/logrus"
@@ -21,6 +23,8 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
 	"github.com/unikraft-eurosys21/artifact/internal/host"
+	"github.com/unikraft-eurosys21/artifact/internal/rep"
+	"github.com/unikraft-eurosys21/artifact/internal/settings"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
 )
 
@@ -48,12 +52,13 @@ func init() {
 // fig_10_unikraft-boot, fig_14_unikraft-nginx-alloc-boot and fig_22_compare-vfs, each as
 // .svg and .html. Running it twice changes no byte. PLOTS_DIR overrides the output folder.
 func Paper(ctx context.Context) error {
-	s, err := settings()
+	s, err := config()
 	if err != nil {
 		return err
 	}
-	s.From = "paper"
-	return experiments.Plot(ctx, s, experiments.All...)
+	o := plotOptions(s)
+	o.From = "paper"
+	return experiments.Plot(ctx, o, experiments.All...)
 }
 
 // Check reports whether this host is set up for measurements as the paper prescribes:
@@ -64,12 +69,13 @@ func Paper(ctx context.Context) error {
 // kernel command line and runtime commands that would fix the rest; they are printed, never
 // run, and nothing on the host is changed. It fails when KVM is unusable; with STRICT=1 it
 // also fails on any warning. Unknown rows (a knob this kernel does not expose) never fail.
+// QEMU names the QEMU binary whose version the fingerprint shows.
 func Check(ctx context.Context) error {
-	s, err := settings()
+	s, err := config()
 	if err != nil {
 		return err
 	}
-	fmt.Println("host:", host.Describe(ctx))
+	fmt.Println("host:", host.Describe(ctx, s.QEMU))
 	r := host.Check()
 	if err := r.WriteTable(os.Stdout); err != nil {
 		return err
@@ -87,10 +93,12 @@ type Boottime mg.Namespace
 // QEMU and QEMU_CPU override the binary and CPU model (nested KVMs may need
 // QEMU_CPU=host,migratable=no,+invtsc,-arch-capabilities). Raw logs go to a printed temp dir.
 func (Boottime) Selftest(ctx context.Context) error {
-	o, err := boottime.SelftestOptionsFromEnv()
+	s, err := config()
 	if err != nil {
 		return err
 	}
+	o := boottime.NewSelftestOptions(s.Accel, s.Observers)
+	o.Plan.Reps, o.Plan.Warmup, o.CPU, o.QEMU = s.Reps, s.Warmup, s.QEMUCPU, s.QEMU
 	if c, err := host.ChooseCPUs(1); err == nil {
 		o.CPUs = c.CPUs
 	}
@@ -108,16 +116,26 @@ type Containers mg.Namespace
 // All builds every toolchain image in containers/. Images are content-addressed: one whose
 // recipe, base and build arguments are unchanged is reused, so a second run takes well
 // under a second. Without a pullable debian:bookworm the base is built once with
-// debootstrap (needs root and the debootstrap package). -v shows the build output.
+// debootstrap (needs root and the debootstrap package; DEBOOTSTRAP_MIRROR picks its Debian
+// mirror), logged under $STATE_DIR/logs. DOCKER_HOST names the engine. -v shows the build
+// output.
 func (Containers) All(ctx context.Context) error {
-	_, err := docker.BuildAll(ctx, "containers", docker.Options{Verbose: mg.Verbose()})
+	s, err := config()
+	if err != nil {
+		return err
+	}
+	_, err = docker.BuildAll(ctx, "containers", dockerOptions(s))
 	return err
 }
 
 // Prune removes images of this bundle that no recipe in containers/ uses any more (older
 // content hashes, leftovers of interrupted builds); the base image is kept.
 func (Containers) Prune(ctx context.Context) error {
-	_, err := docker.Prune(ctx, "containers", docker.Options{Verbose: mg.Verbose()})
+	s, err := config()
+	if err != nil {
+		return err
+	}
+	_, err = docker.Prune(ctx, "containers", dockerOptions(s))
 	return err
 }
 
@@ -128,15 +146,23 @@ type Sources mg.Namespace
 // verifying every commit and sha256; a mismatch stops with both values printed.
 // SOURCES_MIRROR=<directory or archive> reads everything from there instead of the network.
 func (Sources) Fetch(ctx context.Context) error {
-	_, err := sources.FetchAll(ctx, sources.ManifestPath, os.Stderr)
+	s, err := config()
+	if err != nil {
+		return err
+	}
+	_, err = sources.FetchAll(ctx, sources.ManifestPath, sourcesOptions(s))
 	return err
 }
 
 // Archive writes every pinned source, the manifest and the trust-on-first-use records into
 // one tarball (SOURCES_ARCHIVE, default sources-archive-<date>.tar); SOURCES_MIRROR=<that
-// file> replays it on a machine with no network.
+// file> replays it on a machine with no network. SOURCES_CACHE as for sources:fetch.
 func (Sources) Archive(ctx context.Context) error {
-	_, err := sources.ArchiveAll(ctx, sources.ManifestPath, os.Stderr)
+	s, err := config()
+	if err != nil {
+		return err
+	}
+	_, err = sources.ArchiveAll(ctx, sources.ManifestPath, sourcesOptions(s), s.SourcesArchive)
 	return err
 }
 
@@ -160,6 +186,9 @@ func (Fig08) All(ctx context.Context) {
 // libraries, the archives they would download) and builds the toolchain image. With both
 // cached it takes seconds and needs no network.
 func (Fig08) Prepare(ctx context.Context) error {
+	if _, err := config(); err != nil {
+		return err
+	}
 	opt, err := fig08build.FromEnv(os.Stderr, mg.Verbose())
 	if err != nil {
 		return err
@@ -175,6 +204,9 @@ func (Fig08) Prepare(ctx context.Context) error {
 // not rebuilt but measured again. A failing build stops only its image; it is reported, and
 // verify shows it as SKIP. Prints the build phase's wall time against the sum of the builds.
 func (Fig08) Run(ctx context.Context) error {
+	if _, err := config(); err != nil {
+		return err
+	}
 	opt, err := fig08build.FromEnv(os.Stderr, mg.Verbose())
 	if err != nil {
 		return err
@@ -186,6 +218,9 @@ func (Fig08) Run(ctx context.Context) error {
 // Clean removes Figure 8's build directories (FIG08_BUILD_CACHE, real and fixture builds).
 // Measured runs under RESULTS_DIR, sources, toolchain images and plots are kept.
 func (Fig08) Clean() error {
+	if _, err := config(); err != nil {
+		return err
+	}
 	opt, err := fig08build.FromEnv(os.Stderr, mg.Verbose())
 	if err != nil {
 		return err
@@ -232,7 +267,18 @@ func (Fig10) All(ctx context.Context) {
 // toolchain image and the guests in it (the boot markers inserted by a build step), and
 // extracts the pinned Firecracker release; everything is cached by content, so a second
 // prepare rebuilds nothing. -v shows the build output.
-func (Fig10) Prepare(ctx context.Context) error { return fig10.PrepareFromEnv(ctx, mg.Verbose()) }
+func (Fig10) Prepare(ctx context.Context) error {
+	s, err := fig10Config()
+	if err != nil {
+		return err
+	}
+	_, err = fig10.Prepare(ctx, fig10.PrepareOptions{
+		VMMs: s.VMMs, Accel: s.Accel, Manifest: sources.ManifestPath, Sources: sourcesOptions(s), Containers: "containers",
+		Images: s.ImagesCache, GCC: s.GCC, FCGuest: s.FCGuest, Binaries: fig10Binaries(s), Docker: dockerOptions(s),
+		Log: logrus.StandardLogger().WithField("figure", fig10.Figure.Dir),
+	})
+	return err
+}
 
 // Run boots each prepared guest REPS times on each VMM of VMMS, a fresh pinned VMM process
 // per boot, timed on the host (ftrace as root under KVM, else QEMU's debug console;
@@ -241,16 +287,32 @@ func (Fig10) Prepare(ctx context.Context) error { return fig10.PrepareFromEnv(ct
 // that cannot run here is recorded as not run with the reason. Prints the results and the
 // harness overhead. ACCEL=kvm with an unusable KVM stops before the first boot.
 func (Fig10) Run(ctx context.Context) error {
-	s, err := settings()
+	s, err := fig10Config()
 	if err != nil {
 		return err
 	}
-	return fig10.RunFromEnv(ctx, s.ResultsDir, s.Strict)
+	m, err := sources.ManifestFor(sources.ManifestPath, s.SourcesMirror)
+	if err != nil {
+		return err
+	}
+	values, from := s.Record()
+	_, err = fig10.Run(ctx, fig10.RunOptions{VMMs: s.VMMs, Accel: s.Accel,
+		Plan:       rep.Plan{Reps: s.Reps, Warmup: s.Warmup, Timeout: fig10.DefaultTimeout},
+		ResultsDir: s.ResultsDir, Images: s.ImagesCache, Fixture: m.Fixture, Strict: s.Strict,
+		FCGuest: s.FCGuest, Binaries: fig10Binaries(s), QEMUCPU: s.QEMUCPU, Observers: s.Observers,
+		Settings: values, SettingsFrom: from, Log: logrus.StandardLogger()})
+	return err
 }
 
 // Clean removes Figure 10's built guests from IMAGES_CACHE; sources, the toolchain image
 // and results are kept.
-func (Fig10) Clean() error { return fig10.CleanFromEnv() }
+func (Fig10) Clean() error {
+	s, err := config()
+	if err != nil {
+		return err
+	}
+	return fig10.Clean(s.ImagesCache, os.Stdout)
+}
 
 // Plot writes plots/fig_10_unikraft-boot.svg/.html. FROM=latest (default) plots the newest
 // run under RESULTS_DIR (default results/), FROM=paper the paper's data, FROM=<run id or
@@ -289,7 +351,34 @@ func (Fig22) Plot(ctx context.Context) error { return plotFig(ctx, "fig22") }
 // claims does not hold. STRICT=1 also fails on series outside their tolerance or not judged.
 func (Fig22) Verify(ctx context.Context) error { return verifyFig(ctx, "fig22") }
 
-func settings() (experiments.Settings, error) { return experiments.SettingsFromEnv() }
+// config is the settings, parsed from the environment once per mage process: a bad value
+// stops the first target that asks, before it does anything.
+var config = sync.OnceValues(settings.FromEnv)
+
+// fig10Config is config with the VMMs and the Firecracker guest checked against fig10's.
+func fig10Config() (settings.Settings, error) {
+	s, err := config()
+	if err != nil {
+		return s, err
+	}
+	return s, fig10.CheckSettings(s.VMMs, s.FCGuest)
+}
+
+func plotOptions(s settings.Settings) experiments.Options {
+	return experiments.Options{From: s.From, ResultsDir: s.ResultsDir, PlotsDir: s.PlotsDir, Strict: s.Strict, EChartsDir: s.EChartsDir}
+}
+
+func dockerOptions(s settings.Settings) docker.Options {
+	return docker.Options{Verbose: mg.Verbose(), LogDir: s.LogDir(), DebootstrapMirror: s.DebootstrapMirror}
+}
+
+func sourcesOptions(s settings.Settings) sources.Options {
+	return sources.Options{Cache: s.SourcesCache, Mirror: s.SourcesMirror, Progress: os.Stderr}
+}
+
+func fig10Binaries(s settings.Settings) fig10.Binaries {
+	return fig10.Binaries{QEMU: s.QEMU, Solo5HVT: s.Solo5HVT, Firecracker: s.Firecracker}
+}
 
 func plotFig(ctx context.Context, id string) error {
 	fig, s, err := figAndSettings(id)
@@ -307,11 +396,11 @@ func verifyFig(ctx context.Context, id string) error {
 	return experiments.Verify(ctx, s, os.Stdout, fig)
 }
 
-func figAndSettings(id string) (figure.Figure, experiments.Settings, error) {
-	s, err := settings()
+func figAndSettings(id string) (figure.Figure, experiments.Options, error) {
+	s, err := config()
 	if err != nil {
-		return figure.Figure{}, s, err
+		return figure.Figure{}, experiments.Options{}, err
 	}
 	fig, err := experiments.ByID(id)
-	return fig, s, err
+	return fig, plotOptions(s), err
 }

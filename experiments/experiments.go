@@ -37,38 +37,18 @@ func ByID(id string) (figure.Figure, error) {
 	return figure.Figure{}, fmt.Errorf("unknown figure %q (known: fig08, fig10, fig14, fig22)", id)
 }
 
-// Settings are the environment settings every target shares.
-type Settings struct {
-	// From selects the data: "paper", "latest" (default), a run id, or a run directory.
+// Options are the settings the plot and verify steps take (package settings parses them).
+type Options struct {
+	// From selects the data: "paper", "latest", a run id, or a run directory (FROM).
 	From string
-	// ResultsDir is the root of run directories (default "results").
+	// ResultsDir is the root of run directories (RESULTS_DIR).
 	ResultsDir string
-	// PlotsDir is where figures are written (default "plots").
+	// PlotsDir is where figures are written (PLOTS_DIR).
 	PlotsDir string
-	// Strict turns warnings (series outside tolerance, series not run) into failures.
+	// Strict turns warnings (series outside tolerance, series not run) into failures (STRICT).
 	Strict bool
-}
-
-// SettingsFromEnv reads FROM, RESULTS_DIR, PLOTS_DIR and STRICT.
-func SettingsFromEnv() (Settings, error) {
-	s := Settings{From: os.Getenv("FROM"), ResultsDir: os.Getenv("RESULTS_DIR"), PlotsDir: os.Getenv("PLOTS_DIR")}
-	if s.From == "" {
-		s.From = "latest"
-	}
-	if s.ResultsDir == "" {
-		s.ResultsDir = "results"
-	}
-	if s.PlotsDir == "" {
-		s.PlotsDir = "plots"
-	}
-	switch v := os.Getenv("STRICT"); v {
-	case "", "0", "false", "no":
-	case "1", "true", "yes":
-		s.Strict = true
-	default:
-		return s, fmt.Errorf("STRICT=%q: use STRICT=1 to fail on warnings, or leave it unset", v)
-	}
-	return s, nil
+	// EChartsDir holds the ECharts lockfile ("" for the checkout's; ECHARTS_DIR).
+	EChartsDir string
 }
 
 // Source is a figure's loaded data with its provenance.
@@ -125,7 +105,7 @@ func runDir(fig figure.Figure, from, resultsDir string) (string, error) {
 
 // Plot writes the plots of figs from the source named by s.From into s.PlotsDir.
 // ECharts is compiled once for all of them.
-func Plot(ctx context.Context, s Settings, figs ...figure.Figure) error {
+func Plot(ctx context.Context, s Options, figs ...figure.Figure) error {
 	var out []plot.Figure
 	for _, fig := range figs {
 		src, err := Open(fig, s.From, s.ResultsDir)
@@ -136,7 +116,7 @@ func Plot(ctx context.Context, s Settings, figs ...figure.Figure) error {
 		pf.Name = fig.Plot
 		out = append(out, pf)
 	}
-	if _, err := plot.EnsureECharts(ctx); err != nil {
+	if _, err := plot.EnsureEChartsIn(ctx, s.EChartsDir); err != nil {
 		return err
 	}
 	if err := plot.Write(s.PlotsDir, out...); err != nil {
@@ -153,7 +133,7 @@ func Plot(ctx context.Context, s Settings, figs ...figure.Figure) error {
 // writes verify.json into the run directory (results/<fig>/paper/verify.json for the
 // paper's own data), and returns an error when a claim fails (or, with s.Strict, on any
 // warning).
-func Verify(ctx context.Context, s Settings, w io.Writer, fig figure.Figure) error {
+func Verify(ctx context.Context, s Options, w io.Writer, fig figure.Figure) error {
 	src, err := Open(fig, s.From, s.ResultsDir)
 	if err != nil {
 		return err

@@ -24,7 +24,7 @@ func TestPaperPlotsAreDeterministic(t *testing.T) {
 	ctx := context.Background()
 	a, b := t.TempDir(), t.TempDir()
 	for _, dir := range []string{a, b} {
-		if err := Plot(ctx, Settings{From: "paper", PlotsDir: dir}, All...); err != nil {
+		if err := Plot(ctx, Options{From: "paper", PlotsDir: dir}, All...); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -56,7 +56,7 @@ func TestPaperVerifiesAgainstItself(t *testing.T) {
 	root := t.TempDir()
 	for _, fig := range All {
 		var out bytes.Buffer
-		s := Settings{From: "paper", ResultsDir: root, Strict: true}
+		s := Options{From: "paper", ResultsDir: root, Strict: true}
 		if err := Verify(context.Background(), s, &out, fig); err != nil {
 			t.Errorf("%s: %v\n%s", fig.ID, err, out.String())
 			continue
@@ -106,7 +106,7 @@ func TestLatestRunIsPlottedWithProvenance(t *testing.T) {
 	if _, err := r.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if err := Plot(context.Background(), Settings{From: "latest", ResultsDir: root, PlotsDir: plots}, fig); err != nil {
+	if err := Plot(context.Background(), Options{From: "latest", ResultsDir: root, PlotsDir: plots}, fig); err != nil {
 		t.Fatal(err)
 	}
 	svg, _ := os.ReadFile(filepath.Join(plots, fig.Plot+".svg"))
@@ -115,30 +115,17 @@ func TestLatestRunIsPlottedWithProvenance(t *testing.T) {
 	}
 }
 
-func TestStrictSetting(t *testing.T) {
-	t.Setenv("STRICT", "maybe")
-	if _, err := SettingsFromEnv(); err == nil {
-		t.Error("a bad STRICT value must be refused")
-	}
-	t.Setenv("STRICT", "1")
-	t.Setenv("FROM", "")
-	s, err := SettingsFromEnv()
-	if err != nil || !s.Strict || s.From != "latest" || s.ResultsDir != "results" || s.PlotsDir != "plots" {
-		t.Errorf("%+v %v", s, err)
-	}
-}
-
 // BenchmarkPaper measures `mage paper`'s work: load the paper's data of all four figures
 // and render eight files (ECharts is compiled once per process, outside the loop).
 func BenchmarkPaper(b *testing.B) {
 	ctx := context.Background()
 	dir := b.TempDir()
-	if err := Plot(ctx, Settings{From: "paper", PlotsDir: dir}, All...); err != nil {
+	if err := Plot(ctx, Options{From: "paper", PlotsDir: dir}, All...); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := Plot(ctx, Settings{From: "paper", PlotsDir: dir}, All...); err != nil {
+		if err := Plot(ctx, Options{From: "paper", PlotsDir: dir}, All...); err != nil {
 			b.Fatal(err)
 		}
 	}

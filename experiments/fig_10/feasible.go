@@ -3,7 +3,6 @@ package fig10
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
@@ -15,10 +14,18 @@ import (
 // cannot run here is reported not run with the reason and what to do; nothing is prepared
 // for it, so a source only it needs cannot stop the others.
 
+// Binaries are the settings that replace a VMM binary ("" keeps the default: QEMU on PATH,
+// the prepared solo5-hvt and firecracker).
+type Binaries struct {
+	QEMU        string // QEMU
+	Solo5HVT    string // SOLO5_HVT
+	Firecracker string // FIRECRACKER
+}
+
 // hostNeeds says why VMM v cannot run on this host under accel, and what to do ("" when
 // nothing is missing). It checks what prepare cannot provide; the binaries prepare builds
 // or extracts (solo5-hvt, firecracker) are checked by the run step.
-func hostNeeds(ctx context.Context, v VMM, accel string) string {
+func hostNeeds(ctx context.Context, v VMM, accel string, bin Binaries) string {
 	switch v.Key {
 	case Solo5, Firecracker:
 		name := map[string]string{Solo5: "Solo5 hvt", Firecracker: "Firecracker"}[v.Key]
@@ -26,14 +33,14 @@ func hostNeeds(ctx context.Context, v VMM, accel string) string {
 			return fmt.Sprintf("needs KVM: %s has no software emulation (ACCEL=%s); run with ACCEL=kvm on a host with a usable /dev/kvm", name, accel)
 		}
 		env := map[string]string{Solo5: "SOLO5_HVT", Firecracker: "FIRECRACKER"}[v.Key]
-		if bin := os.Getenv(env); bin != "" {
+		if bin := map[string]string{Solo5: bin.Solo5HVT, Firecracker: bin.Firecracker}[v.Key]; bin != "" {
 			if why := runnable(ctx, bin, map[string]string{Solo5: "--help", Firecracker: "--version"}[v.Key]); why != "" {
 				return fmt.Sprintf("%s=%s: %s; unset %s to use the prepared binary, or point it at a working one", env, bin, why, env)
 			}
 		}
 		return ""
 	}
-	if _, err := vmm.QEMUBinary(""); err != nil {
+	if _, err := vmm.QEMUBinary(bin.QEMU); err != nil {
 		return err.Error()
 	}
 	if v.Key == QEMU1NIC {

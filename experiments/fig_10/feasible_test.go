@@ -23,13 +23,12 @@ import (
 func TestHostNeedsKVMForSolo5AndFirecrackerUnderTCG(t *testing.T) {
 	for _, key := range []string{Solo5, Firecracker} {
 		v, _ := LookupVMM(key)
-		if why := hostNeeds(context.Background(), v, vmm.TCG); !strings.Contains(why, "needs KVM") || !strings.Contains(why, "ACCEL=kvm") {
+		if why := hostNeeds(context.Background(), v, vmm.TCG, Binaries{}); !strings.Contains(why, "needs KVM") || !strings.Contains(why, "ACCEL=kvm") {
 			t.Errorf("%s under tcg: %q, want needs KVM and what to do", key, why)
 		}
 	}
-	t.Setenv("FIRECRACKER", filepath.Join(t.TempDir(), "no-such-firecracker"))
 	v, _ := LookupVMM(Firecracker)
-	if why := hostNeeds(context.Background(), v, vmm.KVM); !strings.Contains(why, "FIRECRACKER=") || !strings.Contains(why, "unset FIRECRACKER") {
+	if why := hostNeeds(context.Background(), v, vmm.KVM, Binaries{Firecracker: filepath.Join(t.TempDir(), "no-such-firecracker")}); !strings.Contains(why, "FIRECRACKER=") || !strings.Contains(why, "unset FIRECRACKER") {
 		t.Errorf("a missing FIRECRACKER binary: %q", why)
 	}
 }
@@ -58,7 +57,7 @@ func partialMirror(t *testing.T) (string, []string) {
 	for _, s := range list {
 		have = append(have, s.(map[string]any)["name"].(string))
 	}
-	for _, n := range slices.Concat(GuestOf(Solo5).Sources(), GuestOf(Firecracker).Sources(), []string{FirecrackerSource}) {
+	for _, n := range slices.Concat(GuestOf(Solo5, "").Sources(), GuestOf(Firecracker, "").Sources(), []string{FirecrackerSource}) {
 		s, ok := real.Source(n)
 		if !ok || slices.Contains(have, n) {
 			continue

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"embed"
 	"fmt"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -178,12 +177,12 @@ var Guests = []Guest{
 	},
 }
 
-// EnvFCGuest selects the Firecracker guest: "paper" (default) or "0.13".
+// EnvFCGuest is the setting that selects the Firecracker guest: "paper" (default) or "0.13".
 const EnvFCGuest = "FC_GUEST"
 
-// firecrackerGuest is the key of the Firecracker guest FC_GUEST selects.
-func firecrackerGuest() (string, error) {
-	switch v := os.Getenv(EnvFCGuest); v {
+// firecrackerGuest is the key of the Firecracker guest fc (the FC_GUEST setting) selects.
+func firecrackerGuest(fc string) (string, error) {
+	switch v := fc; v {
 	case "", "paper":
 		return "firecracker", nil
 	case "0.13":
@@ -193,10 +192,11 @@ func firecrackerGuest() (string, error) {
 	}
 }
 
-// GuestOf returns the guest a VMM boots (for Firecracker, the one FC_GUEST selects; an
-// invalid FC_GUEST is refused earlier, by VMMsFromEnv).
-func GuestOf(vmmKey string) Guest {
-	fc, err := firecrackerGuest()
+// GuestOf returns the guest a VMM boots (for Firecracker, the one fcGuest, the FC_GUEST
+// setting, selects: "paper" or "" for the paper's, "0.13"; an invalid one is refused earlier,
+// by CheckSettings, Prepare and Run).
+func GuestOf(vmmKey, fcGuest string) Guest {
+	fc, err := firecrackerGuest(fcGuest)
 	if err != nil {
 		fc = "firecracker"
 	}

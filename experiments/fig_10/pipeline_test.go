@@ -290,13 +290,14 @@ func TestFixtureMicroVMUnderKVM(t *testing.T) {
 	if err := host.CheckKVM(); err != nil {
 		t.Skipf("no KVM: %v", err)
 	}
-	if os.Getenv("QEMU_CPU") == "" {
-		// Nested KVMs cannot set IA32_ARCH_CAPABILITIES; dropping it changes nothing here.
-		t.Setenv("QEMU_CPU", vmm.DefaultCPU+",-arch-capabilities")
+	// Nested KVMs cannot set IA32_ARCH_CAPABILITIES; dropping it changes nothing here.
+	cpu := os.Getenv("QEMU_CPU")
+	if cpu == "" {
+		cpu = vmm.DefaultCPU + ",-arch-capabilities"
 	}
 	images, _, _ := prepared(t, QEMUMicroVM)
 	var table bytes.Buffer
-	dir, err := Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM}, Accel: vmm.KVM,
+	dir, err := Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM}, Accel: vmm.KVM, QEMUCPU: cpu,
 		Plan: rep.Plan{Reps: 3, Warmup: 1, Timeout: time.Minute}, ResultsDir: t.TempDir(), Images: images, Fixture: fixture.Name,
 		Log: quiet(), Out: &table})
 	if err != nil {
@@ -324,7 +325,7 @@ func TestFixtureMicroVMUnderKVM(t *testing.T) {
 	}
 	// Both observers on the same boots, when asked for: ftrace's numbers in the result file,
 	// both in extended.csv.
-	dir, err = Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM}, Accel: vmm.KVM, Observers: []string{"ftrace", "debugcon"},
+	dir, err = Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM}, Accel: vmm.KVM, QEMUCPU: cpu, Observers: []string{"ftrace", "debugcon"},
 		Plan: rep.Plan{Reps: 2, Timeout: time.Minute}, ResultsDir: t.TempDir(), Images: images, Fixture: fixture.Name, Log: quiet(), Out: io.Discard})
 	if err != nil {
 		t.Fatal(err)
@@ -339,7 +340,7 @@ func TestFixtureMicroVMUnderKVM(t *testing.T) {
 		t.Errorf("extended.csv:\n%s", ext)
 	}
 	// The debug console alone, when asked for, also under KVM as root.
-	dir, err = Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM}, Accel: vmm.KVM, Observers: []string{"debugcon"},
+	dir, err = Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM}, Accel: vmm.KVM, QEMUCPU: cpu, Observers: []string{"debugcon"},
 		Plan: rep.Plan{Reps: 1, Timeout: time.Minute}, ResultsDir: t.TempDir(), Images: images, Fixture: fixture.Name, Log: quiet(), Out: io.Discard})
 	if err != nil {
 		t.Fatal(err)
@@ -505,7 +506,7 @@ func TestAPatchThatDoesNotApplyStopsTheGuestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := GuestOf(QEMU)
+	g := GuestOf(QEMU, "")
 	sub, err := man.Only(g.Sources()...)
 	if err != nil {
 		t.Fatal(err)

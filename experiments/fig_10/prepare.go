@@ -43,6 +43,8 @@ type PrepareOptions struct {
 	Containers string // the containers/ directory
 	Images     string // image cache root (IMAGES_CACHE)
 	GCC        string // "11" (default) or "12"
+	FCGuest    string // the Firecracker guest (FC_GUEST): "paper" (default) or "0.13"
+	Binaries   Binaries
 	Docker     docker.Options
 	Log        logrus.FieldLogger
 	Out        io.Writer // progress and the summary; os.Stderr when nil
@@ -123,6 +125,9 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 	}
 	log = log.WithFields(logrus.Fields{"figure": Figure.Dir, "step": "prepare"})
 	vmms, err := selectVMMs(o.VMMs)
+	if err == nil {
+		_, err = firecrackerGuest(o.FCGuest)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +146,7 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 	accel := or(o.Accel, vmm.KVM)
 	var feasible []VMM
 	for _, v := range vmms {
-		if why := hostNeeds(ctx, v, accel); why != "" {
+		if why := hostNeeds(ctx, v, accel, o.Binaries); why != "" {
 			pr.NotRun[v.Key] = why
 			fmt.Fprintf(out, "fig10: %s will not run: %s\n", v.Label, why)
 			continue
@@ -153,7 +158,7 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 	var guests []Guest
 	var names []string
 	for _, v := range feasible {
-		g := GuestOf(v.Key)
+		g := GuestOf(v.Key, o.FCGuest)
 		if slices.ContainsFunc(guests, func(x Guest) bool { return x.Key == g.Key }) {
 			continue
 		}
@@ -200,7 +205,7 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		fmt.Fprintf(out, "fig10: %v\n", err)
 		guests = slices.DeleteFunc(guests, func(g Guest) bool {
 			need := g.Sources()
-			if g.Key == GuestOf(Firecracker).Key {
+			if g.Key == GuestOf(Firecracker, o.FCGuest).Key {
 				need = append(need, FirecrackerSource)
 			}
 			why := sourcesReason(fe, need)
@@ -267,7 +272,7 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		}
 		pr.Guests[g.Key] = img
 	}
-	if _, ok := pr.Guests[GuestOf(Firecracker).Key]; ok {
+	if _, ok := pr.Guests[GuestOf(Firecracker, o.FCGuest).Key]; ok {
 		r, _ := set.Get(FirecrackerSource)
 		if pr.Firecracker, err = extractFirecracker(r, Dir(o.Images)); err != nil {
 			return nil, err

@@ -47,12 +47,16 @@ type RunOptions struct {
 	Accel string   // "kvm" or "tcg"
 	// Plan gives Reps, Warmup and the per-boot Timeout; Series, RawDir and Log are set per VMM.
 	Plan       rep.Plan
-	ResultsDir string // results root (RESULTS_DIR)
-	Images     string // image cache root, where prepare left its index
-	Fixture    string // the fixture the guests were prepared from ("" for real sources)
-	Strict     bool   // a VMM that cannot run is a failure
-	// Settings are the environment settings, recorded in the manifest.
-	Settings map[string]string
+	ResultsDir string   // results root (RESULTS_DIR)
+	Images     string   // image cache root, where prepare left its index
+	Fixture    string   // the fixture the guests were prepared from ("" for real sources)
+	Strict     bool     // a VMM that cannot run is a failure
+	FCGuest    string   // the Firecracker guest (FC_GUEST): "paper" (default) or "0.13"
+	Binaries   Binaries // QEMU, SOLO5_HVT, FIRECRACKER
+	QEMUCPU    string   // QEMU's -cpu (QEMU_CPU); "" for vmm.DefaultCPU (vmm.DefaultTCGCPU under tcg)
+	// Settings are every setting's value and SettingsFrom where each came from
+	// (settings.Settings.Record), recorded in the manifest.
+	Settings, SettingsFrom map[string]string
 	// Observers are "ftrace" and/or "debugcon" (OBSERVERS); nil chooses: ftrace as root
 	// under KVM, else the debug console (QEMU only).
 	Observers []string
@@ -81,6 +85,9 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	}
 	log = log.WithField("figure", Figure.Dir)
 	selected, err := selectVMMs(o.VMMs)
+	if err == nil {
+		_, err = firecrackerGuest(o.FCGuest)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -106,8 +113,8 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 		}
 	}()
 	m := results.NewManifest(run)
-	m.Accel, m.Fixture, m.Settings = o.Accel, pr.Fixture, o.Settings
-	m.RecordHost(ctx)
+	m.Accel, m.Fixture, m.Settings, m.SettingsFrom = o.Accel, pr.Fixture, o.Settings, o.SettingsFrom
+	m.RecordHostWith(ctx, o.Binaries.QEMU)
 	m.Sources = pr.Sources
 	m.Tools, m.Machines = map[string]string{}, map[string]string{}
 	m.Images = map[string]string{"toolchain " + pr.Toolchain.Ref: pr.Toolchain.ID}
@@ -134,7 +141,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	// What each VMM needs of the host, checked again here: the host may have changed since
 	// prepare (or prepare ran with another ACCEL).
 	for _, v := range selected {
-		if why := hostNeeds(ctx, v, o.Accel); why != "" {
+		if why := hostNeeds(ctx, v, o.Accel, o.Binaries); why != "" {
 			r.cannot[v.Key] = why
 		}
 	}
@@ -207,6 +214,17 @@ func reasons(st RunStatus) string {
 	return strings.Join(out, "; ")
 }
 
+// CheckSettings refuses VMM keys (the VMMS setting) and a Firecracker guest (FC_GUEST)
+// this figure does not know, with the message Prepare and Run would give, so the magefile
+// can stop before anything runs.
+func CheckSettings(vmms []string, fcGuest string) error {
+	if _, err := selectVMMs(vmms); err != nil {
+		return err
+	}
+	_, err := firecrackerGuest(fcGuest)
+	return err
+}
+
 // selectVMMs resolves VMMS keys to the figure's VMMs, in figure order (all when empty).
 func selectVMMs(keys []string) ([]VMM, error) {
 	if len(keys) == 0 {
@@ -262,7 +280,7 @@ type setup struct {
 func (r *runner) series(ctx context.Context, v VMM) (SeriesStatus, error) {
 	st := SeriesStatus{VMM: v.Key, Status: NotRun}
 	log := r.log.WithFields(logrus.Fields{"step": "run", "vmm": v.Key})
-	g := GuestOf(v.Key)
+	g := GuestOf(v.Key, r.o.FCGuest)
 	st.Guest = g.Key
 	if why := r.cannot[v.Key]; why != "" {
 		st.Reason = why
@@ -447,18 +465,18 @@ func (r *runner) setup(ctx context.Context, v VMM, kernel string, st *SeriesStat
 
 	switch v.Key {
 	case QEMU, QEMU1NIC, QEMUMicroVM:
-		bin, err := vmm.QEMUBinary("")
+		bin, err := vmm.QEMUBinary(r.o.Binaries.QEMU)
 		if err != nil {
 			st.Reason = err.Error()
 			return nil, nil
 		}
 		st.Binary = bin
-		if st.Version, err = vmm.QEMUVersion(ctx, ""); err != nil {
+		if st.Version, err = vmm.QEMUVersion(ctx, bin); err != nil {
 			st.Reason = err.Error()
 			return nil, nil
 		}
 		r.manifest.Tools["qemu"] = st.Version
-		q := vmm.QEMU{Machine: "pc", Accel: r.o.Accel, MemoryMiB: 2, Kernel: kernel, DebugExit: true, CPUs: cpus.CPUs}
+		q := vmm.QEMU{Binary: bin, CPU: r.o.QEMUCPU, Machine: "pc", Accel: r.o.Accel, MemoryMiB: 2, Kernel: kernel, DebugExit: true, CPUs: cpus.CPUs}
 		if v.Key == QEMUMicroVM {
 			q.Machine = "microvm"
 			if !root && !memlockUnlimited() {
@@ -500,9 +518,9 @@ func (r *runner) setup(ctx context.Context, v VMM, kernel string, st *SeriesStat
 			st.Reason = "needs KVM: Solo5 hvt has no software emulation (ACCEL=tcg)"
 			return nil, nil
 		}
-		bin := os.Getenv("SOLO5_HVT")
+		bin := r.o.Binaries.Solo5HVT
 		if bin == "" {
-			bin = r.pr.Guests[GuestOf(Solo5).Key].Extras["solo5-hvt"]
+			bin = r.pr.Guests[GuestOf(Solo5, r.o.FCGuest).Key].Extras["solo5-hvt"]
 		}
 		if why := runnable(ctx, bin, "--help"); why != "" {
 			st.Reason = "solo5-hvt (" + bin + "): " + why
@@ -522,7 +540,7 @@ func (r *runner) setup(ctx context.Context, v VMM, kernel string, st *SeriesStat
 			st.Reason = "needs KVM: Firecracker has no software emulation (ACCEL=tcg)"
 			return nil, nil
 		}
-		bin := os.Getenv("FIRECRACKER")
+		bin := r.o.Binaries.Firecracker
 		if bin == "" {
 			bin = r.pr.Firecracker
 		}
@@ -539,7 +557,7 @@ func (r *runner) setup(ctx context.Context, v VMM, kernel string, st *SeriesStat
 		// paper's guest (FC_GUEST=paper) only the boot-timer port at main(), so its platform
 		// entry is the first KVM_RUN, as the paper's Firecracker counted.
 		f := vmm.Firecracker{Binary: bin, Kernel: kernel, MemoryMiB: 16, StopOnBootTimer: true, CPUs: cpus.CPUs}
-		if GuestOf(Firecracker).Key == "firecracker" {
+		if GuestOf(Firecracker, r.o.FCGuest).Key == "firecracker" {
 			s.markers = boottime.FirecrackerMarkers
 		}
 		st.Notes = append(st.Notes, "deviation: 16 MiB of guest memory (the paper's 0.4-era guest ran in 2 MiB; the 0.13 guest is larger)")

@@ -18,6 +18,7 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/boottime/testguest"
 	"github.com/unikraft-eurosys21/artifact/internal/host"
 	"github.com/unikraft-eurosys21/artifact/internal/rep"
+	"github.com/unikraft-eurosys21/artifact/internal/settings"
 	"github.com/unikraft-eurosys21/artifact/internal/stats"
 	"github.com/unikraft-eurosys21/artifact/internal/vmm"
 	"golang.org/x/sys/unix"
@@ -527,8 +528,7 @@ func TestMissingTracefs(t *testing.T) {
 }
 
 func TestMissingQEMUStopsBeforeTheFirstBoot(t *testing.T) {
-	t.Setenv("QEMU", "/nonexistent/qemu-system-x86_64")
-	o := boottime.SelftestOptions{Accel: vmm.TCG, Debugcon: true, Plan: rep.Plan{Reps: 3}, GuestDir: t.TempDir()}
+	o := boottime.SelftestOptions{QEMU: "/nonexistent/qemu-system-x86_64", Accel: vmm.TCG, Debugcon: true, Plan: rep.Plan{Reps: 3}, GuestDir: t.TempDir()}
 	r, err := boottime.Selftest(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/qemu-system-x86_64") || !strings.Contains(err.Error(), "qemu-system-x86") {
 		t.Fatalf("err = %v", err)
@@ -549,9 +549,11 @@ func TestObserverChoicesAreChecked(t *testing.T) {
 	if _, err := boottime.Run(ctx, vmm.QEMU{}, boottime.Observers{Ftrace: &boottime.Ftrace{}}, boottime.Options{Accel: vmm.TCG}); err == nil || !strings.Contains(err.Error(), "ACCEL=tcg") {
 		t.Errorf("ftrace under TCG: %v", err)
 	}
-	t.Setenv("OBSERVERS", "perf")
-	if _, err := boottime.SelftestOptionsFromEnv(); err == nil || !strings.Contains(err.Error(), "OBSERVERS") {
-		t.Errorf("OBSERVERS=perf: %v", err)
+	if o := boottime.NewSelftestOptions(vmm.TCG, []string{"ftrace"}); !o.Ftrace || o.Debugcon {
+		t.Errorf("OBSERVERS=ftrace: %+v", o)
+	}
+	if o := boottime.NewSelftestOptions(vmm.TCG, nil); o.Ftrace || !o.Debugcon {
+		t.Errorf("unset under TCG: %+v", o)
 	}
 }
 
@@ -599,10 +601,12 @@ func TestSelftestReport(t *testing.T) {
 //	go test -run '^$' -bench Selftest -benchtime 1x ./internal/boottime/
 func BenchmarkSelftest(b *testing.B) {
 	needKVM(b)
-	o, err := boottime.SelftestOptionsFromEnv()
+	s, err := settings.FromEnv()
 	if err != nil {
 		b.Fatal(err)
 	}
+	o := boottime.NewSelftestOptions(s.Accel, s.Observers)
+	o.Plan.Reps, o.Plan.Warmup, o.CPU, o.QEMU = s.Reps, s.Warmup, s.QEMUCPU, s.QEMU
 	if o.CPU == "" {
 		o.CPU = kvmCPU()
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,14 +19,15 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/vmm"
 )
 
-// SelftestOptions configure Selftest. SelftestOptionsFromEnv gives the defaults.
+// SelftestOptions configure Selftest. NewSelftestOptions gives the defaults.
 type SelftestOptions struct {
 	// Plan sets repetitions (26 as in the paper), warm-ups, the per-boot timeout and the
 	// raw log directory (a new temporary directory, kept, when empty). Series is set here.
 	Plan    rep.Plan
 	Accel   string // "kvm" or "tcg"
 	Machine string // "microvm" or "pc"
-	CPU     string // QEMU -cpu; empty: QEMU_CPU or the paper's model
+	CPU     string // QEMU -cpu (the QEMU_CPU setting); empty: the paper's model
+	QEMU    string // QEMU binary (the QEMU setting); empty: qemu-system-x86_64 on PATH
 	CPUs    []int  // host CPUs QEMU is pinned to; nil: not pinned
 	// Ftrace and Debugcon select the observers; both may watch the same boots.
 	Ftrace   bool
@@ -35,35 +37,20 @@ type SelftestOptions struct {
 	Log      logrus.FieldLogger
 }
 
-// SelftestOptionsFromEnv reads REPS (26), WARMUP (1), ACCEL (kvm) and OBSERVERS
-// ("ftrace,debugcon" as root under KVM, else "debugcon").
-func SelftestOptionsFromEnv() (SelftestOptions, error) {
-	o := SelftestOptions{Machine: "microvm", Plan: rep.Plan{Reps: 26, Warmup: 1, Timeout: 30 * time.Second}}
-	var err error
-	if o.Plan, err = rep.FromEnv(o.Plan); err != nil {
-		return o, err
-	}
-	if o.Accel, err = vmm.AccelFromEnv(); err != nil {
-		return o, err
-	}
-	obs := os.Getenv("OBSERVERS")
-	if obs == "" {
-		obs = "debugcon"
-		if os.Geteuid() == 0 && o.Accel == vmm.KVM {
-			obs = "ftrace,debugcon"
+// NewSelftestOptions are the self-test's defaults under accel: 26 boots (as the paper's
+// loop), 1 warm-up, 30 s per boot, QEMU microvm, and the observers named (the OBSERVERS
+// setting, parsed by package settings), or when none are: both as root under KVM, to see
+// how far they agree, else the debug console.
+func NewSelftestOptions(accel string, observers []string) SelftestOptions {
+	o := SelftestOptions{Machine: "microvm", Accel: accel, Plan: rep.Plan{Reps: 26, Warmup: 1, Timeout: 30 * time.Second}}
+	if len(observers) == 0 {
+		observers = []string{"debugcon"}
+		if os.Geteuid() == 0 && accel == vmm.KVM {
+			observers = []string{"ftrace", "debugcon"}
 		}
 	}
-	for _, name := range strings.Split(obs, ",") {
-		switch strings.TrimSpace(name) {
-		case "ftrace":
-			o.Ftrace = true
-		case "debugcon":
-			o.Debugcon = true
-		default:
-			return o, fmt.Errorf("OBSERVERS=%q: expected a comma-separated list of ftrace and debugcon", obs)
-		}
-	}
-	return o, nil
+	o.Ftrace, o.Debugcon = slices.Contains(observers, "ftrace"), slices.Contains(observers, "debugcon")
+	return o
 }
 
 // SelftestReport is the outcome of Selftest: per-phase statistics per observer, how far
@@ -115,9 +102,9 @@ func Selftest(ctx context.Context, o SelftestOptions) (*SelftestReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := vmm.QEMU{Machine: or(o.Machine, "microvm"), Accel: o.Accel, CPU: o.CPU, MemoryMiB: 2,
+	q := vmm.QEMU{Binary: o.QEMU, Machine: or(o.Machine, "microvm"), Accel: o.Accel, CPU: o.CPU, MemoryMiB: 2,
 		Kernel: kernel, DebugExit: true, CPUs: o.CPUs}
-	version, err := vmm.QEMUVersion(ctx, "")
+	version, err := vmm.QEMUVersion(ctx, o.QEMU)
 	if err != nil {
 		return nil, err
 	}

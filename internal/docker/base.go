@@ -130,8 +130,8 @@ func (c *Client) buildLocalBase(ctx context.Context) (string, error) {
 	defer removeRootfs(root, c.entry(logrus.Fields{"step": "base"}))
 
 	args := []string{"--variant=minbase", "bookworm", root}
-	if m := os.Getenv("DEBOOTSTRAP_MIRROR"); m != "" {
-		args = append(args, m)
+	if c.DebootstrapMirror != "" {
+		args = append(args, c.DebootstrapMirror)
 	}
 	log := c.entry(logrus.Fields{"step": "base", "image": LocalBaseRef})
 	log.WithField("log", logPath).Info("debootstrap of Debian bookworm (minbase)")

@@ -54,6 +54,8 @@ type Client struct {
 	Progress Progress
 	// LogDir is where build logs are written (one file per image build).
 	LogDir string
+	// DebootstrapMirror is the Debian mirror of a local base build; "" is debootstrap's.
+	DebootstrapMirror string
 }
 
 // Options configure Connect.
@@ -64,8 +66,11 @@ type Options struct {
 	Out io.Writer
 	// Log is the logger; logrus.StandardLogger() when nil.
 	Log logrus.FieldLogger
-	// LogDir is where build logs go; a directory under the user's cache when empty.
+	// LogDir is where build logs go (settings.Settings.LogDir); when empty, <STATE_DIR>/logs.
 	LogDir string
+	// DebootstrapMirror is the Debian mirror debootstrap uses when the base image is built
+	// locally (the DEBOOTSTRAP_MIRROR setting); "" is debootstrap's default.
+	DebootstrapMirror string
 	// KeepLeftovers skips the removal of containers left behind by killed processes.
 	KeepLeftovers bool
 }
@@ -85,7 +90,7 @@ func Connect(ctx context.Context, opt Options) (*Client, error) {
 		api.Close()
 		return nil, explainConnect(api.DaemonHost(), err)
 	}
-	c := &Client{api: api, Log: opt.Log, LogDir: opt.LogDir}
+	c := &Client{api: api, Log: opt.Log, LogDir: opt.LogDir, DebootstrapMirror: opt.DebootstrapMirror}
 	if c.Log == nil {
 		c.Log = logrus.StandardLogger()
 	}
@@ -128,7 +133,8 @@ func explainConnect(host string, err error) error {
 	}
 }
 
-// defaultLogDir is <STATE_DIR>/logs, or the temp dir without a state root.
+// defaultLogDir is <STATE_DIR>/logs, or the temp dir without a state root. Only callers that
+// do not pass LogDir yet (experiments/fig_08/build, until its pipeline moves) get here.
 func defaultLogDir() string {
 	if d, err := state.Sub("logs", ""); err == nil {
 		return d

@@ -65,7 +65,11 @@ func orWhy(v, why string) string {
 var ToolTimeout = 10 * time.Second
 
 // Describe fingerprints this machine; see Sys.Fingerprint.
-func Describe(ctx context.Context) Fingerprint { return Real().Fingerprint(ctx) }
+func Describe(ctx context.Context, qemu string) Fingerprint {
+	s := Real()
+	s.QEMU = qemu
+	return s.Fingerprint(ctx)
+}
 
 // Fingerprint describes the host. It reads /proc and /sys under Root, asks KVM for the TSC
 // frequency, and runs `QEMU -version` and `docker version`, each bounded by ToolTimeout.
@@ -114,7 +118,7 @@ func (s Sys) Fingerprint(ctx context.Context) Fingerprint {
 		unknown("tsc_khz", fmt.Errorf("KVM: %v; /proc/cpuinfo cpu MHz follows the current frequency here", err))
 	}
 
-	if q, err := vmm.QEMUBinary(""); err != nil {
+	if q, err := vmm.QEMUBinary(s.QEMU); err != nil {
 		unknown("qemu", err)
 	} else {
 		fp.QEMUPath = q

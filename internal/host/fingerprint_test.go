@@ -28,9 +28,11 @@ func fakeTool(t *testing.T, dir, name, script string) string {
 
 func TestFingerprintOfFakeVM(t *testing.T) {
 	bin := t.TempDir()
-	t.Setenv("QEMU", fakeTool(t, bin, "qemu-testdouble", `echo "QEMU emulator version 0.0.0 (test double)"; echo "Copyright"`))
+	qemu := fakeTool(t, bin, "qemu-testdouble", `echo "QEMU emulator version 0.0.0 (test double)"; echo "Copyright"`)
 	t.Setenv("PATH", bin) // no docker CLI
-	fp := fakeHost(t, "vm").Fingerprint(context.Background())
+	h := fakeHost(t, "vm")
+	h.QEMU = qemu
+	fp := h.Fingerprint(context.Background())
 
 	if fp.CPUModel != "Intel(R) Xeon(R) Processor" || fp.CPUs != 2 || fp.Cores != 2 || !fp.Virtual {
 		t.Errorf("CPU: %+v", fp)
@@ -61,9 +63,10 @@ func TestFingerprintOfFakeVM(t *testing.T) {
 
 // The noisy desktop has cpufreq and no nonstop_tsc: cpu MHz is not the TSC there.
 func TestFingerprintWithoutInvariantTSC(t *testing.T) {
-	t.Setenv("QEMU", "/nonexistent/qemu")
 	t.Setenv("PATH", t.TempDir())
-	fp := fakeHost(t, "noisy").Fingerprint(context.Background())
+	h := fakeHost(t, "noisy")
+	h.QEMU = "/nonexistent/qemu"
+	fp := h.Fingerprint(context.Background())
 	if fp.TSCKHz != 0 || fp.Unknown["tsc_khz"] == "" {
 		t.Errorf("TSC %d kHz (%s), unknown %q", fp.TSCKHz, fp.TSCSource, fp.Unknown["tsc_khz"])
 	}
@@ -86,12 +89,13 @@ func TestFingerprintToolTimeout(t *testing.T) {
 	}
 	fakeTool(t, bin, "docker", "echo $$ > "+pidFile+"; exec "+sleep+" 60")
 	t.Setenv("PATH", bin)
-	t.Setenv("QEMU", "/nonexistent/qemu")
 	old := ToolTimeout
 	ToolTimeout = 300 * time.Millisecond
 	defer func() { ToolTimeout = old }()
 
-	fp := fakeHost(t, "vm").Fingerprint(context.Background())
+	h := fakeHost(t, "vm")
+	h.QEMU = "/nonexistent/qemu"
+	fp := h.Fingerprint(context.Background())
 	if !strings.Contains(fp.Unknown["docker_server"], "timed out after 300ms") {
 		t.Errorf("docker: %q", fp.Unknown["docker_server"])
 	}
@@ -114,7 +118,7 @@ func TestFingerprintToolTimeout(t *testing.T) {
 }
 
 func TestFingerprintOfThisMachine(t *testing.T) {
-	fp := Describe(context.Background())
+	fp := Describe(context.Background(), "")
 	b, err := json.MarshalIndent(fp, "", "  ")
 	if err != nil {
 		t.Fatal(err)

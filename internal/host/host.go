@@ -30,6 +30,9 @@ import (
 type Sys struct {
 	// Root is where /proc, /sys and /dev are found; "" or "/" is this machine.
 	Root string
+	// QEMU is the QEMU binary whose version the fingerprint records (the QEMU setting);
+	// "" is qemu-system-x86_64 on PATH.
+	QEMU string
 
 	// ioctl issues an ioctl on the KVM device; nil is the real system call. Tests replace
 	// it, because a fake tree's dev/kvm is a regular file that answers no ioctl.

@@ -24,7 +24,7 @@ import (
 const modulePath = "github.com/unikraft-eurosys21/artifact"
 
 // echartsRel is the folder, relative to the module root, holding the npm lockfile that pins
-// the ECharts build. ECHARTS_DIR overrides the whole path.
+// the ECharts build. The ECHARTS_DIR setting overrides the whole path (EnsureEChartsIn).
 const echartsRel = "internal/plot/echarts"
 
 // stampName records, inside node_modules, the hash of the lockfile that npm ci installed, so
@@ -41,17 +41,22 @@ var ensured struct {
 
 // EnsureECharts makes the pinned ECharts build available and returns the path of its
 // dist/echarts.min.js. The folder is internal/plot/echarts of the bundle's checkout (found by
-// walking up from the working directory), or $ECHARTS_DIR. When node_modules is missing or
+// walking up from the working directory). When node_modules is missing or
 // was installed from another lockfile, it runs `npm ci --ignore-scripts` there (a few
 // seconds, needs the npm registry); otherwise it touches nothing. Safe to call from several
 // goroutines and processes at once.
-func EnsureECharts(ctx context.Context) (jsPath string, err error) {
+func EnsureECharts(ctx context.Context) (jsPath string, err error) { return EnsureEChartsIn(ctx, "") }
+
+// EnsureEChartsIn is EnsureECharts with the folder holding the lockfile given (the
+// ECHARTS_DIR setting, for running outside the checkout); "" is the checkout's. The first
+// call of the process decides: later calls return what it found.
+func EnsureEChartsIn(ctx context.Context, echartsDir string) (jsPath string, err error) {
 	ensured.Lock()
 	defer ensured.Unlock()
 	if ensured.jsPath != "" {
 		return ensured.jsPath, nil
 	}
-	dir, err := echartsDir()
+	dir, err := findEChartsDir(echartsDir)
 	if err != nil {
 		return "", err
 	}
@@ -63,9 +68,9 @@ func EnsureECharts(ctx context.Context) (jsPath string, err error) {
 	return js, nil
 }
 
-// echartsDir finds the folder holding package-lock.json.
-func echartsDir() (string, error) {
-	if d := os.Getenv("ECHARTS_DIR"); d != "" {
+// findEChartsDir finds the folder holding package-lock.json: d when given, else the checkout's.
+func findEChartsDir(d string) (string, error) {
+	if d != "" {
 		abs, err := filepath.Abs(d)
 		if err != nil {
 			return "", err

@@ -242,7 +242,7 @@ func TestModuleRoot(t *testing.T) {
 
 func TestInstalledEChartsNeedsNoNpm(t *testing.T) {
 	ensure(t)
-	dir, err := echartsDir()
+	dir, err := findEChartsDir("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,13 +276,11 @@ func TestMissingNpmSaysWhatToInstall(t *testing.T) {
 }
 
 func TestEChartsDirOverride(t *testing.T) {
-	t.Setenv("ECHARTS_DIR", t.TempDir())
-	if _, err := echartsDir(); err == nil || !strings.Contains(err.Error(), "no package-lock.json") {
+	if _, err := findEChartsDir(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no package-lock.json") {
 		t.Errorf("ECHARTS_DIR without a lockfile: got %v", err)
 	}
 	abs, _ := filepath.Abs("echarts")
-	t.Setenv("ECHARTS_DIR", "echarts")
-	if dir, err := echartsDir(); err != nil || dir != abs {
+	if dir, err := findEChartsDir("echarts"); err != nil || dir != abs {
 		t.Errorf("ECHARTS_DIR=echarts: got %q, %v; want %q", dir, err, abs)
 	}
 }

@@ -1,5 +1,5 @@
 // Package rep repeats a measurement the way every figure does: N measured repetitions
-// (REPS), optional warm-up runs reported apart from them, a timeout per repetition, and
+// (REPS, parsed by package settings), optional warm-up runs reported apart from them, a timeout per repetition, and
 // failures recorded with their raw logs and counted rather than hidden.
 //
 // The original artifact slept a fixed time around every run and let a failed run leave a
@@ -12,9 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -62,26 +60,6 @@ func observedStop(err error) string {
 		return s.ObservedStop()
 	}
 	return ""
-}
-
-// FromEnv overrides p.Reps with REPS and p.Warmup with WARMUP when they are set.
-func FromEnv(p Plan) (Plan, error) {
-	for _, v := range []struct {
-		name string
-		dst  *int
-		min  int
-	}{{"REPS", &p.Reps, 1}, {"WARMUP", &p.Warmup, 0}} {
-		s := os.Getenv(v.name)
-		if s == "" {
-			continue
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil || n < v.min {
-			return p, fmt.Errorf("%s=%q: expected an integer ≥ %d", v.name, s, v.min)
-		}
-		*v.dst = n
-	}
-	return p, nil
 }
 
 // Rep identifies one repetition for the measurement function.

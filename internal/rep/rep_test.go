@@ -160,17 +160,3 @@ func TestBadPlans(t *testing.T) {
 	}
 }
 
-func TestFromEnv(t *testing.T) {
-	t.Setenv("REPS", "26")
-	t.Setenv("WARMUP", "")
-	p, err := rep.FromEnv(rep.Plan{Reps: 3, Warmup: 1})
-	if err != nil || p.Reps != 26 || p.Warmup != 1 {
-		t.Errorf("%+v, %v", p, err)
-	}
-	for _, bad := range []string{"0", "-3", "many"} {
-		t.Setenv("REPS", bad)
-		if _, err := rep.FromEnv(rep.Plan{}); err == nil || !strings.Contains(err.Error(), "REPS=") {
-			t.Errorf("REPS=%s: %v", bad, err)
-		}
-	}
-}

@@ -25,13 +25,16 @@ type Manifest struct {
 	// Fixture names the stand-in used instead of real upstream sources (tests of the
 	// pipeline on machines that cannot fetch them); empty for real runs.
 	Fixture string `json:"fixture,omitempty"`
-	// Settings are the environment settings the run was made with (REPS, VMMS, …).
-	Settings  map[string]string `json:"settings,omitempty"`
-	Host      *host.Fingerprint `json:"host,omitempty"`      // see RecordHost
-	Isolation *host.Report      `json:"isolation,omitempty"` // see RecordHost
-	Tools     map[string]string `json:"tools,omitempty"`     // tool → version
-	Images    map[string]string `json:"images,omitempty"`    // container image → id
-	Sources   any               `json:"sources,omitempty"`   // source pins used
+	// Settings are the environment settings the run was made with: every variable of
+	// package settings by name (settings.Settings.Record), "" for unset.
+	Settings map[string]string `json:"settings,omitempty"`
+	// SettingsFrom says where each of Settings came from: "environment" or "default".
+	SettingsFrom map[string]string `json:"settings_from,omitempty"`
+	Host         *host.Fingerprint `json:"host,omitempty"`      // see RecordHost
+	Isolation    *host.Report      `json:"isolation,omitempty"` // see RecordHost
+	Tools        map[string]string `json:"tools,omitempty"`     // tool → version
+	Images       map[string]string `json:"images,omitempty"`    // container image → id
+	Sources      any               `json:"sources,omitempty"`   // source pins used
 	// Machines are the VMs' machine options per series (QEMU's -machine), which may
 	// follow the accelerator.
 	Machines map[string]string `json:"machines,omitempty"`
@@ -45,8 +48,13 @@ func NewManifest(r *Run) *Manifest {
 
 // RecordHost puts this host's fingerprint and isolation report into the manifest, so every
 // measured number can be traced to the machine and the isolation it was measured under.
-func (m *Manifest) RecordHost(ctx context.Context) {
-	fp, iso := host.Describe(ctx), host.Check()
+// Its QEMU line is that of qemu-system-x86_64 on PATH; RecordHostWith names the binary.
+func (m *Manifest) RecordHost(ctx context.Context) { m.RecordHostWith(ctx, "") }
+
+// RecordHostWith is RecordHost with the QEMU binary the run uses (the QEMU setting; "" for
+// qemu-system-x86_64 on PATH).
+func (m *Manifest) RecordHostWith(ctx context.Context, qemu string) {
+	fp, iso := host.Describe(ctx, qemu), host.Check()
 	m.Host, m.Isolation = &fp, &iso
 }
 

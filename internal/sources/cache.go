@@ -11,18 +11,7 @@ import (
 	"time"
 
 	"github.com/unikraft-eurosys21/artifact/internal/flock"
-	"github.com/unikraft-eurosys21/artifact/internal/state"
 )
-
-// DefaultCache is <STATE_DIR>/sources (e.g. ~/.cache/unikraft-eurosys21/sources);
-// SOURCES_CACHE overrides it in the mage targets.
-func DefaultCache() (string, error) {
-	d, err := state.Sub("sources", "")
-	if err != nil {
-		return "", fmt.Errorf("sources: %w (or SOURCES_CACHE)", err)
-	}
-	return d, nil
-}
 
 // Pins records what was trusted on first use, so that every later fetch must find the same.
 type Pins struct {

@@ -20,7 +20,7 @@ import (
 
 // Options configure Fetch.
 type Options struct {
-	// Cache is the cache directory (DefaultCache when empty).
+	// Cache is the cache directory (the SOURCES_CACHE setting); required.
 	Cache string
 	// Mirror replaces every upstream: a directory with git/ and archives/ (and optionally
 	// pins.json), or a tarball written by Archive, or the directory it unpacks to. Nothing is
@@ -177,11 +177,7 @@ type fetcher struct {
 func newFetcher(opt Options) (*fetcher, error) {
 	f := &fetcher{cache: opt.Cache, log: opt.Log, out: opt.Progress, http: opt.HTTP}
 	if f.cache == "" {
-		d, err := DefaultCache()
-		if err != nil {
-			return nil, err
-		}
-		f.cache = d
+		return nil, errors.New("sources: no cache directory (Options.Cache, the SOURCES_CACHE setting)")
 	}
 	abs, err := filepath.Abs(f.cache)
 	if err != nil {

@@ -443,25 +443,22 @@ func TestRepoKey(t *testing.T) {
 	}
 }
 
-// The mage targets' entry points: settings come from the environment.
-func TestArchiveAllAndFetchAllUseTheEnvironment(t *testing.T) {
+// The mage targets' entry points: an archive written by one replays as the mirror of the other.
+func TestArchiveAllThenFetchAllFromIt(t *testing.T) {
 	f := newFixture(t)
 	m := f.manifest(t, "https://downloads.example.org")
 	out := filepath.Join(t.TempDir(), "a.tar.gz")
-	t.Setenv(EnvCache, t.TempDir())
-	t.Setenv(EnvMirror, f.mirror)
-	t.Setenv(EnvArchive, out)
 	var b bytes.Buffer
-	if _, err := ArchiveAll(context.Background(), m.path, &b); err != nil {
+	opt := Options{Cache: t.TempDir(), Mirror: f.mirror, Progress: &b, HTTP: noNetwork(t), Log: quietLog()}
+	if _, err := ArchiveAll(context.Background(), m.path, opt, out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "sources: 5 verified") || !strings.Contains(b.String(), "replay with SOURCES_MIRROR="+out) {
 		t.Errorf("ArchiveAll printed %q", b.String())
 	}
-	t.Setenv(EnvCache, t.TempDir())
-	t.Setenv(EnvMirror, out)
+	opt.Cache, opt.Mirror = t.TempDir(), out
 	b.Reset()
-	set, err := FetchAll(context.Background(), m.path, &b)
+	set, err := FetchAll(context.Background(), m.path, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,40 +7,37 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/unikraft-eurosys21/artifact/internal/settings"
 )
 
 // ManifestPath is the source manifest, relative to the repository root.
 const ManifestPath = "containers/sources.json"
 
-// Environment settings read by OptionsFromEnv.
+// The settings of the source targets (package settings parses them).
 const (
-	EnvCache   = "SOURCES_CACHE"   // cache directory (default: DefaultCache)
+	EnvCache   = "SOURCES_CACHE"   // cache directory
 	EnvMirror  = "SOURCES_MIRROR"  // directory or archive replacing every upstream
 	EnvArchive = "SOURCES_ARCHIVE" // output of `mage sources:archive`
 )
 
 // OptionsFromEnv returns fetch options from SOURCES_CACHE and SOURCES_MIRROR, with progress
 // lines on progress.
+//
+// Deprecated: only experiments/fig_08/build calls it, until its pipeline takes its settings
+// from the magefile (issue 11); the environment is read by package settings.
 func OptionsFromEnv(progress io.Writer) (Options, error) {
-	opt := Options{Cache: os.Getenv(EnvCache), Mirror: os.Getenv(EnvMirror), Progress: progress}
-	if opt.Cache == "" {
-		d, err := DefaultCache()
-		if err != nil {
-			return opt, err
-		}
-		opt.Cache = d
+	s, err := settings.FromEnv()
+	if err != nil {
+		return Options{}, err
 	}
-	return opt, nil
+	return Options{Cache: s.SourcesCache, Mirror: s.SourcesMirror, Progress: progress}, nil
 }
 
 // FetchAll loads the manifest file (ManifestPath in the magefile) and fetches every source
-// (`mage sources:fetch`) with options from the environment, printing a summary line.
-func FetchAll(ctx context.Context, manifest string, out io.Writer) (*Set, error) {
+// (`mage sources:fetch`), printing a summary line to opt.Progress.
+func FetchAll(ctx context.Context, manifest string, opt Options) (*Set, error) {
 	m, err := Load(manifest)
-	if err != nil {
-		return nil, err
-	}
-	opt, err := OptionsFromEnv(out)
 	if err != nil {
 		return nil, err
 	}
@@ -49,25 +46,16 @@ func FetchAll(ctx context.Context, manifest string, out io.Writer) (*Set, error)
 	if err != nil {
 		return set, err
 	}
-	fmt.Fprintln(out, set.Summary(time.Since(start)))
+	fmt.Fprintln(progress(opt), set.Summary(time.Since(start)))
 	return set, nil
 }
 
-// ArchiveAll fetches every source of the manifest file and writes the archive to
-// SOURCES_ARCHIVE, by default sources-archive-<date>.tar in the current directory
-// (`mage sources:archive`).
-func ArchiveAll(ctx context.Context, manifest string, out io.Writer) (string, error) {
+// ArchiveAll fetches every source of the manifest file and writes the archive to file (the
+// SOURCES_ARCHIVE setting; `mage sources:archive`).
+func ArchiveAll(ctx context.Context, manifest string, opt Options, file string) (string, error) {
 	m, err := Load(manifest)
 	if err != nil {
 		return "", err
-	}
-	opt, err := OptionsFromEnv(out)
-	if err != nil {
-		return "", err
-	}
-	file := os.Getenv(EnvArchive)
-	if file == "" {
-		file = "sources-archive-" + time.Now().UTC().Format("20060102") + ".tar"
 	}
 	start := time.Now()
 	set, err := Archive(ctx, m, opt, file)
@@ -78,8 +66,15 @@ func ArchiveAll(ctx context.Context, manifest string, out io.Writer) (string, er
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(out, "%s\nwrote %s (%.1f MB): replay with %s=%s\n", set.Summary(time.Since(start)), file, float64(st.Size())/1e6, EnvMirror, file)
+	fmt.Fprintf(progress(opt), "%s\nwrote %s (%.1f MB): replay with %s=%s\n", set.Summary(time.Since(start)), file, float64(st.Size())/1e6, EnvMirror, file)
 	return file, nil
+}
+
+func progress(opt Options) io.Writer {
+	if opt.Progress == nil {
+		return io.Discard
+	}
+	return opt.Progress
 }
 
 // Summary is one line: how many sources, how many on weaker pins, where.

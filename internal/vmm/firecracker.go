@@ -35,7 +35,7 @@ type Firecracker struct {
 	CPUs []int
 }
 
-// FirecrackerBinary resolves the firecracker binary: explicit, $FIRECRACKER, or on PATH.
+// FirecrackerBinary resolves the firecracker binary: explicit (the FIRECRACKER setting), or on PATH.
 func FirecrackerBinary(explicit string) (string, error) {
 	return lookBinary("firecracker", explicit, "FIRECRACKER", "firecracker",
 		"Firecracker is not a Debian package: build or download a release at the pinned version and set FIRECRACKER=/path/to/firecracker")

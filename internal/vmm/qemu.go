@@ -95,13 +95,10 @@ func (q *QEMU) PassFile(f *os.File) int {
 func (q *QEMU) machine() string { return or(q.Machine, "pc") }
 func (q *QEMU) accel() string   { return or(q.Accel, "kvm") }
 
-// CPUModel is the -cpu value the VM will use (explicit, $QEMU_CPU or the default).
+// CPUModel is the -cpu value the VM will use (CPU, from QEMU_CPU, or the default).
 func (q *QEMU) CPUModel() string {
 	if q.CPU != "" {
 		return q.CPU
-	}
-	if env := os.Getenv("QEMU_CPU"); env != "" {
-		return env
 	}
 	if q.accel() == "tcg" {
 		return DefaultTCGCPU
@@ -212,7 +209,7 @@ func (q *QEMU) Args() ([]string, error) {
 	return append(args, q.Devices...), nil
 }
 
-// QEMUBinary resolves the QEMU binary: explicit, $QEMU, or qemu-system-x86_64 on PATH.
+// QEMUBinary resolves the QEMU binary: explicit (the QEMU setting), or qemu-system-x86_64 on PATH.
 func QEMUBinary(explicit string) (string, error) {
 	return lookBinary("qemu", explicit, "QEMU", "qemu-system-x86_64",
 		"install the Debian package qemu-system-x86 (or your distribution's QEMU for x86_64), or set QEMU=/path/to/qemu-system-x86_64")
@@ -330,11 +327,10 @@ func Output(ctx context.Context, timeout time.Duration, bin string, args ...stri
 	return out, nil
 }
 
+// lookBinary finds a VMM's binary: explicit, which the setting named env gave (it only names
+// it in the message), else def on PATH.
 func lookBinary(vmm, explicit, env, def, hint string) (string, error) {
-	name, from := explicit, "configured"
-	if name == "" {
-		name, from = os.Getenv(env), env+"="
-	}
+	name, from := explicit, env+"="
 	if name == "" {
 		name, from = def, "default"
 	}

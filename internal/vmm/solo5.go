@@ -20,7 +20,7 @@ type Solo5 struct {
 	CPUs []int
 }
 
-// Solo5Binary resolves the tender: explicit, $SOLO5_HVT, or solo5-hvt on PATH.
+// Solo5Binary resolves the tender: explicit (the SOLO5_HVT setting), or solo5-hvt on PATH.
 func Solo5Binary(explicit string) (string, error) {
 	return lookBinary("solo5-hvt", explicit, "SOLO5_HVT", "solo5-hvt",
 		"Solo5 is not a Debian package: build the tender from Solo5's sources at the pinned version and set SOLO5_HVT=/path/to/solo5-hvt")
