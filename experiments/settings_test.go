@@ -7,51 +7,89 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/unikraft-eurosys21/artifact/internal/settings"
 )
 
-// Every environment variable the code reads is in the README's settings table. The variables
-// are found in the Go sources (test files excluded, the magefile included): the arguments of
-// os.Getenv and os.LookupEnv, resolved through constants; where the argument is a parameter,
-// the arguments of every call of that helper (lookBinary(…, "QEMU", …)); where it is a loop
-// variable, the names listed in the function and the package variables it uses.
-func TestREADMEListsEveryVariableTheCodeReads(t *testing.T) {
-	read := envReads(t, "..")
-	if len(read) < 10 {
-		t.Fatalf("found only %v: the scan is broken", read)
-	}
+// The README's settings table is the one package settings describes: same variables, same
+// order, same defaults, same meanings. To change a setting, change settings.Vars and paste
+// the table this test prints.
+func TestREADMESettingsTableIsTheSettingsPackages(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	table := map[string]bool{}
-	row := regexp.MustCompile("^\\|([^|]*)\\|")
-	name := regexp.MustCompile("`([A-Z][A-Z0-9_]*)`")
+	var table []string
 	for _, line := range strings.Split(string(readme), "\n") {
-		if m := row.FindStringSubmatch(line); m != nil {
-			for _, n := range name.FindAllStringSubmatch(m[1], -1) {
-				table[n[1]] = true
-			}
+		if line == "| variable | default | meaning |" || len(table) > 0 && strings.HasPrefix(line, "|") {
+			table = append(table, line)
+		} else if len(table) > 0 {
+			break
 		}
 	}
-	for _, v := range read {
-		if !table[v] {
-			t.Errorf("the code reads %s, which the README's settings table does not list", v)
+	want := strings.Split(strings.TrimSuffix(settings.Table(), "\n"), "\n")
+	if slices.Equal(table, want) {
+		return
+	}
+	for i := range max(len(table), len(want)) {
+		var got, w string
+		if i < len(table) {
+			got = table[i]
 		}
+		if i < len(want) {
+			w = want[i]
+		}
+		if got != w {
+			t.Errorf("README.md's settings table, row %d:\n got %s\nwant %s", i+1, got, w)
+			break
+		}
+	}
+	t.Errorf("the settings table README.md should have (from settings.Vars):\n%s", settings.Table())
+}
+
+// readsEnvironment lists the files that may read the environment, relative to the
+// repository root: the settings package and the magefile, which parse the settings once.
+var readsEnvironment = []string{
+	"internal/settings/",
+	"magefile.go",
+	// fig08's pipeline is being moved (issue 11, one builder); its settings move with it.
+	"experiments/fig_08/build/options.go",
+}
+
+// No package outside the settings package and the magefile reads the environment:
+// os.Getenv, os.LookupEnv, os.Environ or syscall's, as a call or as a value, in any Go
+// file but tests. One use is not reading a setting and is allowed everywhere: a child
+// process's environment built as `cmd.Env = append(os.Environ(), …)` (git and its
+// GIT_*/LC_ALL variables), which passes the user's environment on unread.
+func TestOnlyTheSettingsPackageReadsTheEnvironment(t *testing.T) {
+	reads := envReads(t, "..")
+	var inSettings bool
+	for _, r := range reads {
+		if !slices.ContainsFunc(readsEnvironment, func(p string) bool { return strings.HasPrefix(r.file, p) }) {
+			t.Errorf("%s:%d reads the environment (%s): take the value from package settings, passed down by the magefile", r.file, r.line, r.call)
+		}
+		inSettings = inSettings || strings.HasPrefix(r.file, "internal/settings/")
+	}
+	if !inSettings {
+		t.Errorf("the scan did not find the settings package's own reads (%v): it is broken", reads)
 	}
 }
 
-var envName = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$`)
+type envRead struct {
+	file, call string
+	line       int
+}
 
-// envReads scans the Go files under root for the environment variables they read.
-func envReads(t *testing.T, root string) []string {
+// envReads scans the Go files under root, tests excluded, for uses of the environment
+// functions of os and syscall.
+func envReads(t *testing.T, root string) []envRead {
 	t.Helper()
 	fset := token.NewFileSet()
-	var files []*ast.File
+	var out []envRead
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -66,157 +104,56 @@ func envReads(t *testing.T, root string) []string {
 		if err != nil {
 			return err
 		}
-		files = append(files, f)
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		pkgs := map[string]bool{} // local names of os and syscall in this file
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if path == "os" || path == "syscall" {
+				name := path
+				if imp.Name != nil {
+					name = imp.Name.Name
+				}
+				pkgs[name] = true
+			}
+		}
+		childEnv := map[ast.Node]bool{} // the os.Environ() of `x.Env = append(os.Environ(), …)`
+		ast.Inspect(f, func(n ast.Node) bool {
+			as, ok := n.(*ast.AssignStmt)
+			if !ok || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
+				return true
+			}
+			if sel, ok := as.Lhs[0].(*ast.SelectorExpr); !ok || sel.Sel.Name != "Env" {
+				return true
+			}
+			if call, ok := as.Rhs[0].(*ast.CallExpr); ok && len(call.Args) > 0 {
+				if fn, ok := call.Fun.(*ast.Ident); ok && fn.Name == "append" {
+					if env, ok := call.Args[0].(*ast.CallExpr); ok {
+						childEnv[env.Fun] = true
+					}
+				}
+			}
+			return true
+		})
+		ast.Inspect(f, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			pkg, ok := sel.X.(*ast.Ident)
+			if !ok || !pkgs[pkg.Name] || !slices.Contains([]string{"Getenv", "LookupEnv", "Environ"}, sel.Sel.Name) {
+				return true
+			}
+			if sel.Sel.Name == "Environ" && childEnv[sel] {
+				return true
+			}
+			out = append(out, envRead{file: rel, line: fset.Position(sel.Pos()).Line, call: pkg.Name + "." + sel.Sel.Name})
+			return true
+		})
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Constants and package variables by name (names clash rarely enough across packages
-	// for this purpose; a clash could only add names, never hide one).
-	consts := map[string][]string{}
-	vars := map[string]ast.Node{}
-	for _, f := range files {
-		for _, d := range f.Decls {
-			g, ok := d.(*ast.GenDecl)
-			if !ok {
-				continue
-			}
-			for _, sp := range g.Specs {
-				vs, ok := sp.(*ast.ValueSpec)
-				if !ok {
-					continue
-				}
-				for i, n := range vs.Names {
-					if i >= len(vs.Values) {
-						continue
-					}
-					if g.Tok == token.CONST {
-						if s, ok := literal(vs.Values[i]); ok {
-							consts[n.Name] = append(consts[n.Name], s)
-						}
-					} else {
-						vars[n.Name] = vs.Values[i]
-					}
-				}
-			}
-		}
-	}
-	names := map[string]bool{}
-	resolve := func(e ast.Expr) []string {
-		if s, ok := literal(e); ok {
-			return []string{s}
-		}
-		switch x := e.(type) {
-		case *ast.Ident:
-			return consts[x.Name]
-		case *ast.SelectorExpr:
-			return consts[x.Sel.Name]
-		}
-		return nil
-	}
-	// listed adds every variable-like name a node spells, directly or through constants and
-	// the package variables it uses.
-	var listed func(n ast.Node, seen map[string]bool)
-	listed = func(n ast.Node, seen map[string]bool) {
-		ast.Inspect(n, func(n ast.Node) bool {
-			switch x := n.(type) {
-			case *ast.BasicLit:
-				if s, ok := literal(x); ok && envName.MatchString(s) {
-					names[s] = true
-				}
-			case *ast.Ident, *ast.SelectorExpr:
-				for _, s := range resolve(x.(ast.Expr)) {
-					if envName.MatchString(s) {
-						names[s] = true
-					}
-				}
-				if id, ok := x.(*ast.Ident); ok && vars[id.Name] != nil && !seen[id.Name] {
-					seen[id.Name] = true
-					listed(vars[id.Name], seen)
-				}
-			}
-			return true
-		})
-	}
-	var helpers []struct {
-		name string
-		arg  int
-	}
-	for _, f := range files {
-		for _, d := range f.Decls {
-			fn, ok := d.(*ast.FuncDecl)
-			if !ok || fn.Body == nil {
-				continue
-			}
-			var params []string
-			for _, fld := range fn.Type.Params.List {
-				for _, n := range fld.Names {
-					params = append(params, n.Name)
-				}
-			}
-			ast.Inspect(fn.Body, func(n ast.Node) bool {
-				call, ok := n.(*ast.CallExpr)
-				if !ok || !isEnvRead(call) || len(call.Args) == 0 {
-					return true
-				}
-				arg := call.Args[0]
-				if vs := resolve(arg); len(vs) > 0 {
-					for _, v := range vs {
-						names[v] = true
-					}
-					return true
-				}
-				if id, ok := arg.(*ast.Ident); ok && slices.Contains(params, id.Name) {
-					helpers = append(helpers, struct {
-						name string
-						arg  int
-					}{fn.Name.Name, slices.Index(params, id.Name)})
-					return true
-				}
-				listed(fn.Body, map[string]bool{})
-				return true
-			})
-		}
-	}
-	for _, h := range helpers {
-		for _, f := range files {
-			ast.Inspect(f, func(n ast.Node) bool {
-				call, ok := n.(*ast.CallExpr)
-				if !ok || len(call.Args) <= h.arg {
-					return true
-				}
-				if id, ok := call.Fun.(*ast.Ident); ok && id.Name == h.name {
-					for _, v := range resolve(call.Args[h.arg]) {
-						names[v] = true
-					}
-				}
-				return true
-			})
-		}
-	}
-	var out []string
-	for n := range names {
-		out = append(out, n)
-	}
-	slices.Sort(out)
 	return out
-}
-
-func isEnvRead(call *ast.CallExpr) bool {
-	sel, ok := call.Fun.(*ast.SelectorExpr)
-	if !ok {
-		return false
-	}
-	pkg, ok := sel.X.(*ast.Ident)
-	return ok && pkg.Name == "os" && (sel.Sel.Name == "Getenv" || sel.Sel.Name == "LookupEnv")
-}
-
-func literal(e ast.Expr) (string, bool) {
-	l, ok := e.(*ast.BasicLit)
-	if !ok || l.Kind != token.STRING {
-		return "", false
-	}
-	s, err := strconv.Unquote(l.Value)
-	return s, err == nil
 }
