@@ -50,7 +50,8 @@ func init() {
 // Paper regenerates all four figures from the paper's recorded data (embedded in this
 // bundle; no KVM, Docker or root needed) into plots/: fig_08_unikraft-image-size,
 // fig_10_unikraft-boot, fig_14_unikraft-nginx-alloc-boot and fig_22_compare-vfs, each as
-// .svg and .html. Running it twice changes no byte. PLOTS_DIR overrides the output folder.
+// .svg and .html. Running it twice changes no byte. PLOTS_DIR overrides the output folder;
+// ECHARTS_DIR the folder of the ECharts lockfile (outside the checkout).
 func Paper(ctx context.Context) error {
 	s, err := config()
 	if err != nil {
@@ -252,8 +253,8 @@ func (Fig08) Verify(ctx context.Context) error { return verifyFig(ctx, "fig08") 
 // or archive> replaces every upstream (a FIXTURE mirror brings its stand-in sources, and
 // everything built from it says FIXTURE); SOURCES_CACHE the source cache; GCC=11 (default)
 // or 12 the guests' compiler; IMAGES_CACHE the built guests (default
-// $STATE_DIR/images); RESULTS_DIR the results root (default results/);
-// STRICT=1 fails on a VMM that cannot run here; OBSERVERS=ftrace, debugcon or
+// $STATE_DIR/images); FC_GUEST=paper (default) or 0.13 the Firecracker guest; RESULTS_DIR
+// the results root (default results/); STRICT=1 fails on a VMM that cannot run here; OBSERVERS=ftrace, debugcon or
 // ftrace,debugcon overrides the choice of observers. Root is needed for the ftrace observer
 // (Solo5, Firecracker; QEMU falls back to its debug console) and for QEMU (1NIC)'s tap.
 type Fig10 mg.Namespace
