@@ -40,7 +40,7 @@ const microvmWithPIT = "microvm,x-option-roms=off,pit=on,pic=off,rtc=on"
 // QEMU configures one QEMU virtual machine. Every field renders to command-line options
 // (see Args), so this struct is the complete list of what the harness can change.
 type QEMU struct {
-	// Binary is qemu-system-x86_64; empty means $QEMU, else qemu-system-x86_64 on PATH.
+	// Binary is qemu-system-x86_64 (the QEMU setting); empty means qemu-system-x86_64 on PATH.
 	Binary string
 	// BIOSDir is QEMU's firmware directory (-L), for a QEMU built outside the system.
 	BIOSDir string
@@ -48,7 +48,7 @@ type QEMU struct {
 	Machine string
 	// Accel is "kvm" (default) or "tcg".
 	Accel string
-	// CPU is the -cpu model; empty means $QEMU_CPU, else DefaultCPU (kvm) / DefaultTCGCPU (tcg).
+	// CPU is the -cpu model (the QEMU_CPU setting); empty means DefaultCPU (kvm) / DefaultTCGCPU (tcg).
 	CPU string
 	// MemoryMiB is -m in MiB (the paper's hello world used 2); 0 keeps QEMU's default.
 	MemoryMiB int
