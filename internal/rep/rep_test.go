@@ -159,4 +159,3 @@ func TestBadPlans(t *testing.T) {
 		}
 	}
 }
-

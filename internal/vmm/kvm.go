@@ -5,4 +5,3 @@ const (
 	KVM = "kvm"
 	TCG = "tcg" // software emulation: timings are not comparable with the paper
 )
-

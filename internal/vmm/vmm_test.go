@@ -514,7 +514,6 @@ func TestSolo5Args(t *testing.T) {
 	}
 }
 
-
 func TestOutputTimesOut(t *testing.T) {
 	// Output returns only once the command is gone, so returning at all is the check.
 	_, err := vmm.Output(context.Background(), 200*time.Millisecond, "sleep", "600")
