@@ -106,6 +106,16 @@ func Connect(ctx context.Context, opt Options) (*Client, error) {
 	return c, nil
 }
 
+// Ping says whether the daemon still answers: nil, or what is wrong and what to do.
+func (c *Client) Ping(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	if _, err := c.api.Ping(pctx); err != nil {
+		return explainConnect(c.api.DaemonHost(), err)
+	}
+	return nil
+}
+
 // Close releases the connection.
 func (c *Client) Close() error { return c.api.Close() }
 

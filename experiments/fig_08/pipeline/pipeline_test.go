@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 // The whole pipeline, for real, on the FIXTURE source mirror (Unikraft's sources cannot be
 // fetched here): pinned sources verified and placed, builds in parallel containers of the
@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,9 +105,13 @@ func TestPipelineOnTheFixtureMirror(t *testing.T) {
 	}
 	for img, size := range d.Sizes {
 		m := rep.Measurements[img]
-		st, err := os.Stat(filepath.Join(opt.BuildCache, "fixture-"+fixture.Name, img.Key(), "build", "app_kvm-x86_64"))
+		kernels, _ := filepath.Glob(filepath.Join(opt.BuildCache, "fixture-"+fixture.Name, img.Key()+"-*", "app_kvm-x86_64"))
+		if len(kernels) != 1 {
+			t.Fatalf("%s: image cache holds %v; want one kernel", img.Key(), kernels)
+		}
+		st, err := os.Stat(kernels[0])
 		if err != nil || st.Size() != size || m.FileBytes != size {
-			t.Errorf("%s: results.csv says %d B, the image in the build directory has %v (%v)", img.Key(), size, st, err)
+			t.Errorf("%s: results.csv says %d B, the image in the cache has %v (%v)", img.Key(), size, st, err)
 		}
 		// The file is the 64 KiB-aligned stacks' offset + their 128 KiB + a small tail.
 		if m.IntrStack != 128<<10 || m.Layout.IntrStackOffset%fig08.LayoutStep != 0 || size-m.Layout.IntrStackOffset-m.IntrStack > 2048 {
@@ -178,12 +183,13 @@ func TestPipelineOnTheFixtureMirror(t *testing.T) {
 	t.Logf("second run (nothing built) took %.1f s: %s", time.Since(start).Seconds(), rep2.Phase)
 
 	// A build that fails stops only its image: the run is written with the others, the
-	// failure is in builds.tsv with its log, and the verdict says SKIP "build failed".
+	// failure is in builds.tsv with its log, the verdict says FAIL "build failed" (a FIXTURE
+	// run's sizes are not judged, its failed builds are), and Run fails.
 	opt.Images = images("helloworld_default", "helloworld_dce")
 	opt.FixtureFail = images("helloworld_dce")
 	rep3, err := Run(ctx, opt)
-	if err != nil {
-		t.Fatal(err)
+	if !errors.Is(err, ErrBuildsFailed) || !strings.Contains(err.Error(), "1 of 2 builds failed: helloworld_dce") {
+		t.Fatalf("a run with a failing build: %v; want ErrBuildsFailed naming helloworld_dce", err)
 	}
 	if rep3.Phase.Failed != 1 || rep3.Phase.Reused != 1 {
 		t.Errorf("failing run: %+v; want 1 failed, 1 reused", rep3.Phase)
@@ -200,16 +206,19 @@ func TestPipelineOnTheFixtureMirror(t *testing.T) {
 	}
 	r := verify.New("fig_08", "test")
 	d3.Verify(r)
-	var skip bool
+	var failed bool
 	for _, row := range r.Rows {
-		if row.Series == "helloworld_dce" && row.Verdict == verify.Skip && strings.Contains(row.Note, "build failed") {
-			skip = true
+		if row.Series == "helloworld_dce" && row.Verdict == verify.Fail && strings.Contains(row.Note, "build failed") {
+			failed = true
+		}
+		if row.Series == "helloworld_default" && row.Verdict != verify.Skip {
+			t.Errorf("FIXTURE size row judged: %+v", row)
 		}
 	}
-	if !skip {
-		t.Errorf("verify has no SKIP 'build failed' row for helloworld_dce")
+	if !failed || r.Err(false) == nil {
+		t.Errorf("verify has no FAIL 'build failed' row for helloworld_dce, or passes: %v\n%+v", r.Err(false), r.Rows)
 	}
-	if !strings.Contains(out.String(), "WARNING: 1 of 2 builds failed: helloworld_dce") {
+	if !strings.Contains(out.String(), "helloworld_dce: FAILED (exit status") {
 		t.Errorf("the failure was not reported")
 	}
 	// FIXTURE_FAIL is refused with the real manifest.
@@ -257,13 +266,15 @@ func TestParallelMakeNeedsSerialFetchAndPrepare(t *testing.T) {
 		Settings:   map[string]string{},
 		makeJobs:   8,
 	}
-	buildLog := filepath.Join(opt.BuildCache, "fixture-"+fixture.Name, "sqlite_dce", "build.log")
-
 	opt.noSerialPrepare = true
-	if _, err := Run(ctx, opt); err == nil || !strings.Contains(err.Error(), "every build failed") {
+	if _, err := Run(ctx, opt); !errors.Is(err, ErrBuildsFailed) || !strings.Contains(err.Error(), "every build failed") {
 		t.Fatalf("make -j8 straight after olddefconfig: %v; want the build to fail", err)
 	}
-	raw, _ := os.ReadFile(buildLog)
+	failed, _ := filepath.Glob(filepath.Join(opt.ResultsDir, Figure, "failed", "*", "raw", "sqlite_dce.log"))
+	if len(failed) != 1 {
+		t.Fatalf("the failed run's log: %v; want one under failed/", failed)
+	}
+	raw, _ := os.ReadFile(failed[0])
 	if !bytes.Contains(raw, []byte("No rule to make target")) || !bytes.Contains(raw, []byte("/origin/")) {
 		t.Fatalf("the failed build's log does not show make missing a source of an unpacked archive:\n%s", raw)
 	}
@@ -277,7 +288,7 @@ func TestParallelMakeNeedsSerialFetchAndPrepare(t *testing.T) {
 	if rep.Phase.Built != 1 || rep.Phase.MakeJobs != 8 {
 		t.Errorf("phase %+v; want sqlite_dce built with make -j8", rep.Phase)
 	}
-	raw, _ = os.ReadFile(buildLog)
+	raw, _ = os.ReadFile(filepath.Join(rep.RunDir, "raw", "sqlite_dce.log"))
 	for _, step := range []string{"O=/work/build fetch\n", "O=/work/build prepare\n", "O=/work/build -j8\n"} {
 		if !bytes.Contains(raw, []byte(step)) {
 			t.Errorf("the build log lacks the step %q", step)
