@@ -27,7 +27,8 @@ type Options struct {
 	GCC string
 	// ResultsDir is the root of run directories ("results" when empty).
 	ResultsDir string
-	// BuildCache holds one build directory per image, reused while its inputs are unchanged
+	// BuildCache is the Unikraft builder's image cache (one directory per kind of sources,
+	// upstream or fixture-<name>): an image is reused while its inputs are unchanged
 	// (DefaultBuildCache when empty).
 	BuildCache string
 	// Manifest is the repository's source manifest (sources.ManifestPath when empty); a
@@ -46,8 +47,9 @@ type Options struct {
 	// Settings are the environment settings, recorded in the run's manifest.
 	Settings map[string]string
 
-	// For tests of the build script only: skip the serial `make fetch` and `make prepare`
-	// (to show the race they prevent), and set make's -j instead of sharing the CPUs.
+	// For tests of the build script only (unikraft.Builder.NoFetchPrepare and Jobs): skip
+	// the serial `make fetch` and `make prepare` (to show the race they prevent), and set
+	// make's -j instead of sharing the CPUs.
 	noSerialPrepare bool
 	makeJobs        int
 }

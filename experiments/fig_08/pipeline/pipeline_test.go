@@ -11,9 +11,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +27,7 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
+	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
 	"github.com/unikraft-eurosys21/artifact/internal/verify"
 )
 
@@ -294,4 +298,123 @@ func TestParallelMakeNeedsSerialFetchAndPrepare(t *testing.T) {
 			t.Errorf("the build log lacks the step %q", step)
 		}
 	}
+}
+
+// daemonThatGoes forwards a unix socket to the Docker daemon's until the first build
+// container is to be created: then it closes its listener and every connection, as a daemon
+// that is stopped does. Nothing is created on the real daemon after that point, so nothing
+// is left behind on it.
+type daemonThatGoes struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func newDaemonThatGoes(t *testing.T) string {
+	target := "/var/run/docker.sock"
+	if h := os.Getenv("DOCKER_HOST"); strings.HasPrefix(h, "unix://") {
+		target = strings.TrimPrefix(h, "unix://")
+	}
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &daemonThatGoes{ln: ln, target: target}
+	t.Cleanup(d.stop)
+	go d.serve()
+	return "unix://" + sock
+}
+
+func (d *daemonThatGoes) serve() {
+	for {
+		c, err := d.ln.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("unix", d.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		d.mu.Lock()
+		d.conns = append(d.conns, c, up)
+		d.mu.Unlock()
+		go io.Copy(c, up)
+		go func() {
+			buf := make([]byte, 64<<10)
+			for {
+				n, err := c.Read(buf)
+				if n > 0 && bytes.Contains(buf[:n], []byte("/containers/create?name=ukeu21-build-")) {
+					d.stop()
+					return
+				}
+				if n > 0 {
+					up.Write(buf[:n])
+				}
+				if err != nil {
+					up.Close()
+					return
+				}
+			}
+		}()
+	}
+}
+
+func (d *daemonThatGoes) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ln.Close()
+	for _, c := range d.conns {
+		c.Close()
+	}
+}
+
+// A Docker daemon that goes away mid-run stops the run at once with one message: no build
+// after it is tried, none is reported as failed one by one, and the partial run is kept
+// under failed/.
+func TestLostDaemonStopsTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the toolchain image in Docker")
+	}
+	needDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	tmp := t.TempDir()
+	mirror, err := fixture.WriteMirror(ctx, filepath.Join(tmp, "mirror"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetLevel(logrus.WarnLevel)
+	var out bytes.Buffer
+	opt := Options{
+		Images:     images("helloworld_default", "helloworld_lto", "helloworld_dce", "helloworld_dce_lto"),
+		Jobs:       2,
+		ResultsDir: filepath.Join(tmp, "results"),
+		BuildCache: filepath.Join(tmp, "builds"),
+		Manifest:   "../../../containers/sources.json",
+		Containers: "../../../containers",
+		Sources:    sources.Options{Cache: filepath.Join(tmp, "sources"), Mirror: mirror.Dir, Log: log},
+		Out:        &out,
+		Log:        log,
+		Settings:   map[string]string{},
+	}
+	t.Setenv("DOCKER_HOST", newDaemonThatGoes(t))
+	_, err = Run(ctx, opt)
+	if !errors.Is(err, unikraft.ErrDockerLost) || !strings.Contains(err.Error(), "partial run") {
+		t.Fatalf("Run = %v; want it stopped with ErrDockerLost and the partial run named\n%s", err, out.String())
+	}
+	if strings.Contains(out.String(), "FAILED") {
+		t.Errorf("builds reported as failed one by one:\n%s", out.String())
+	}
+	kept, _ := filepath.Glob(filepath.Join(opt.ResultsDir, Figure, "failed", "*", "manifest.json"))
+	if len(kept) != 1 {
+		t.Errorf("partial run kept as %v; want one manifest under failed/", kept)
+	}
+	if _, err := os.Lstat(filepath.Join(opt.ResultsDir, Figure, "latest")); err == nil {
+		t.Errorf("a stopped run became latest")
+	}
+	t.Logf("Run: %v", err)
 }
