@@ -59,13 +59,10 @@ func images(keys ...string) []fig08.Image {
 	return out
 }
 
-func TestPipelineOnTheFixtureMirror(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds images in Docker")
-	}
-	c := needDocker(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
-	defer cancel()
+// fixtureOptions are the options of a run of the images keys, jobs at a time, on a FIXTURE
+// mirror written for the test, with caches and results of its own; out collects the output.
+func fixtureOptions(t *testing.T, ctx context.Context, jobs int, keys ...string) (Options, *bytes.Buffer) {
+	t.Helper()
 	tmp := t.TempDir()
 	mirror, err := fixture.WriteMirror(ctx, filepath.Join(tmp, "mirror"))
 	if err != nil {
@@ -73,19 +70,29 @@ func TestPipelineOnTheFixtureMirror(t *testing.T) {
 	}
 	log := logrus.New()
 	log.SetLevel(logrus.WarnLevel)
-	var out bytes.Buffer
-	opt := Options{
-		Images:     images("helloworld_default", "helloworld_lto", "helloworld_dce", "helloworld_dce_lto", "sqlite_dce"),
-		Jobs:       2,
+	out := &bytes.Buffer{}
+	return Options{
+		Images:     images(keys...),
+		Jobs:       jobs,
 		ResultsDir: filepath.Join(tmp, "results"),
 		BuildCache: filepath.Join(tmp, "builds"),
 		Manifest:   "../../../containers/sources.json",
 		Containers: "../../../containers",
 		Sources:    sources.Options{Cache: filepath.Join(tmp, "sources"), Mirror: mirror.Dir, Log: log},
-		Out:        &out,
+		Out:        out,
 		Log:        log,
 		Settings:   map[string]string{},
+	}, out
+}
+
+func TestPipelineOnTheFixtureMirror(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds images in Docker")
 	}
+	c := needDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	opt, out := fixtureOptions(t, ctx, 2, "helloworld_default", "helloworld_lto", "helloworld_dce", "helloworld_dce_lto", "sqlite_dce")
 	defer func() {
 		if t.Failed() {
 			t.Logf("output:\n%s", out.String())
@@ -249,27 +256,8 @@ func TestParallelMakeNeedsSerialFetchAndPrepare(t *testing.T) {
 	needDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	tmp := t.TempDir()
-	mirror, err := fixture.WriteMirror(ctx, filepath.Join(tmp, "mirror"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := logrus.New()
-	log.SetLevel(logrus.WarnLevel)
-	var out bytes.Buffer
-	opt := Options{
-		Images:     images("sqlite_dce"),
-		Jobs:       1,
-		ResultsDir: filepath.Join(tmp, "results"),
-		BuildCache: filepath.Join(tmp, "builds"),
-		Manifest:   "../../../containers/sources.json",
-		Containers: "../../../containers",
-		Sources:    sources.Options{Cache: filepath.Join(tmp, "sources"), Mirror: mirror.Dir, Log: log},
-		Out:        &out,
-		Log:        log,
-		Settings:   map[string]string{},
-		makeJobs:   8,
-	}
+	opt, out := fixtureOptions(t, ctx, 1, "sqlite_dce")
+	opt.makeJobs = 8
 	opt.noSerialPrepare = true
 	if _, err := Run(ctx, opt); !errors.Is(err, ErrBuildsFailed) || !strings.Contains(err.Error(), "every build failed") {
 		t.Fatalf("make -j8 straight after olddefconfig: %v; want the build to fail", err)
@@ -381,28 +369,9 @@ func TestLostDaemonStopsTheRun(t *testing.T) {
 	needDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	tmp := t.TempDir()
-	mirror, err := fixture.WriteMirror(ctx, filepath.Join(tmp, "mirror"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := logrus.New()
-	log.SetLevel(logrus.WarnLevel)
-	var out bytes.Buffer
-	opt := Options{
-		Images:     images("helloworld_default", "helloworld_lto", "helloworld_dce", "helloworld_dce_lto"),
-		Jobs:       2,
-		ResultsDir: filepath.Join(tmp, "results"),
-		BuildCache: filepath.Join(tmp, "builds"),
-		Manifest:   "../../../containers/sources.json",
-		Containers: "../../../containers",
-		Sources:    sources.Options{Cache: filepath.Join(tmp, "sources"), Mirror: mirror.Dir, Log: log},
-		Out:        &out,
-		Log:        log,
-		Settings:   map[string]string{},
-	}
+	opt, out := fixtureOptions(t, ctx, 2, "helloworld_default", "helloworld_lto", "helloworld_dce", "helloworld_dce_lto")
 	t.Setenv("DOCKER_HOST", newDaemonThatGoes(t))
-	_, err = Run(ctx, opt)
+	_, err := Run(ctx, opt)
 	if !errors.Is(err, unikraft.ErrDockerLost) || !strings.Contains(err.Error(), "partial run") {
 		t.Fatalf("Run = %v; want it stopped with ErrDockerLost and the partial run named\n%s", err, out.String())
 	}
