@@ -94,7 +94,9 @@ func (b *Builder) BuildAll(ctx context.Context, specs []Spec, jobs int, done fun
 		}()
 	}
 	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
+	if err := context.Cause(ctx); errors.Is(err, context.Canceled) {
+		return out, fmt.Errorf("unikraft: builds stopped: interrupted (%w)", err)
+	} else if err != nil {
 		return out, fmt.Errorf("unikraft: builds stopped: %w", err)
 	}
 	return out, nil
