@@ -17,7 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/unikraft-eurosys21/artifact/experiments"
-	fig08build "github.com/unikraft-eurosys21/artifact/experiments/fig_08/build"
+	fig08pipeline "github.com/unikraft-eurosys21/artifact/experiments/fig_08/pipeline"
 	fig10 "github.com/unikraft-eurosys21/artifact/experiments/fig_10"
 	"github.com/unikraft-eurosys21/artifact/internal/boottime"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
@@ -174,7 +174,7 @@ func (Sources) Archive(ctx context.Context) error {
 // toolchain's compiler; SOURCES_MIRROR=<directory or archive> replaces every upstream (a
 // FIXTURE mirror brings its own stand-in sources, and everything built from it says
 // FIXTURE); SOURCES_CACHE the source cache; RESULTS_DIR the results root (default results/);
-// FIG08_BUILD_CACHE the build directories (default $STATE_DIR/fig08);
+// FIG08_BUILD_CACHE the image cache of the Unikraft builder (default $STATE_DIR/fig08);
 // FIXTURE_FAIL=<image,…> makes fixture builds fail on purpose.
 type Fig08 mg.Namespace
 
@@ -187,14 +187,11 @@ func (Fig08) All(ctx context.Context) {
 // libraries, the archives they would download) and builds the toolchain image. With both
 // cached it takes seconds and needs no network.
 func (Fig08) Prepare(ctx context.Context) error {
-	if _, err := config(); err != nil {
-		return err
-	}
-	opt, err := fig08build.FromEnv(os.Stderr, mg.Verbose())
+	opt, err := fig08Options()
 	if err != nil {
 		return err
 	}
-	return fig08build.Prepare(ctx, opt)
+	return fig08pipeline.Prepare(ctx, opt)
 }
 
 // Run builds the selected images from their kraft.yaml (plain Unikraft make build, no
@@ -202,31 +199,27 @@ func (Fig08) Prepare(ctx context.Context) error {
 // results/fig_08/<run id>/ gets results.csv (the paper's format, written fresh), the ELF
 // sections, build times, compiler versions, summary.json, manifest.json and every build log
 // in raw/. An image whose inputs (config, source pins, toolchain image, GCC) are unchanged is
-// not rebuilt but measured again. A failing build stops only its image; it is reported, and
-// verify shows it as SKIP. Prints the build phase's wall time against the sum of the builds.
+// not rebuilt but measured again. A failing build stops only its image: the run is written
+// with the others, verify shows the failure as FAIL, and the target fails. A lost Docker
+// daemon or Ctrl-C stops every build at once and keeps the partial run under
+// RESULTS_DIR/fig_08/failed/. Prints the build phase's wall time against the sum of the builds.
 func (Fig08) Run(ctx context.Context) error {
-	if _, err := config(); err != nil {
-		return err
-	}
-	opt, err := fig08build.FromEnv(os.Stderr, mg.Verbose())
+	opt, err := fig08Options()
 	if err != nil {
 		return err
 	}
-	_, err = fig08build.Run(ctx, opt)
+	_, err = fig08pipeline.Run(ctx, opt)
 	return err
 }
 
-// Clean removes Figure 8's build directories (FIG08_BUILD_CACHE, real and fixture builds).
+// Clean removes Figure 8's image cache (FIG08_BUILD_CACHE, real and fixture builds).
 // Measured runs under RESULTS_DIR, sources, toolchain images and plots are kept.
 func (Fig08) Clean() error {
-	if _, err := config(); err != nil {
-		return err
-	}
-	opt, err := fig08build.FromEnv(os.Stderr, mg.Verbose())
+	opt, err := fig08Options()
 	if err != nil {
 		return err
 	}
-	removed, err := fig08build.Clean(opt)
+	removed, err := fig08pipeline.Clean(opt)
 	for _, d := range removed {
 		fmt.Fprintln(os.Stderr, "fig08: removed", d)
 	}
@@ -363,6 +356,15 @@ func fig10Config() (settings.Settings, error) {
 		return s, err
 	}
 	return s, fig10.CheckSettings(s.VMMs, s.FCGuest)
+}
+
+// fig08Options are the fig08 targets' options from the settings.
+func fig08Options() (fig08pipeline.Options, error) {
+	s, err := config()
+	if err != nil {
+		return fig08pipeline.Options{}, err
+	}
+	return fig08pipeline.FromSettings(s, os.Stderr, mg.Verbose())
 }
 
 func plotOptions(s settings.Settings) experiments.Options {

@@ -56,8 +56,6 @@ func TestREADMESettingsTableIsTheSettingsPackages(t *testing.T) {
 var readsEnvironment = []string{
 	"internal/settings/",
 	"magefile.go",
-	// fig08's pipeline is being moved (issue 11, one builder); its settings move with it.
-	"experiments/fig_08/build/options.go",
 }
 
 // No package outside the settings package and the magefile reads the environment:

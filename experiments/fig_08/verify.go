@@ -36,7 +36,7 @@ func (d *Dataset) Verify(r *verify.Report) {
 		mb, ok := d.Sizes[img]
 		if !ok {
 			if b, failed := d.Builds[img]; failed && b.Status == Failed {
-				r.Skipped(img.Key(), "build failed; log: "+b.Log)
+				r.Failed(img.Key(), "build failed; log: "+b.Log)
 			} else {
 				r.Skipped(img.Key(), "image not in this run")
 			}

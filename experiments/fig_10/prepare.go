@@ -295,11 +295,11 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 // into patch texts of the pinned sources (files of the artifact, diffs of pinned commits).
 func (g Guest) spec(ctx context.Context, set *sources.Set, env []string) (unikraft.Spec, error) {
 	tree := func(name string) (unikraft.Tree, error) {
-		r, ok := set.Get(name)
-		if !ok || r.Dir == "" {
-			return unikraft.Tree{}, fmt.Errorf("fig10: guest %s: source %s is not a fetched git tree", g.Key, name)
+		t, err := unikraft.TreeOf(set, name)
+		if err != nil {
+			return t, fmt.Errorf("fig10: guest %s: %w", g.Key, err)
 		}
-		return unikraft.Tree{Name: name, Dir: r.Dir, ID: r.Commit}, nil
+		return t, nil
 	}
 	core, err := tree(g.Core)
 	if err != nil {
@@ -337,15 +337,11 @@ func (g Guest) spec(ctx context.Context, set *sources.Set, env []string) (unikra
 		s.Libs = append(s.Libs, t)
 	}
 	for _, p := range g.Placed {
-		r, ok := set.Get(p)
-		if !ok || r.Place == "" {
-			return s, fmt.Errorf("fig10: guest %s: source %s has no place in a build directory", g.Key, p)
+		a, err := unikraft.PlacedOf(set, p)
+		if err != nil {
+			return s, fmt.Errorf("fig10: guest %s: %w", g.Key, err)
 		}
-		id := r.SHA256
-		if id == "" {
-			id = r.Commit
-		}
-		s.Archives = append(s.Archives, unikraft.Placed{Path: r.Place, File: r.File, ID: id})
+		s.Archives = append(s.Archives, a)
 	}
 	return s, nil
 }

@@ -114,7 +114,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	}()
 	m := results.NewManifest(run)
 	m.Accel, m.Fixture, m.Settings, m.SettingsFrom = o.Accel, pr.Fixture, o.Settings, o.SettingsFrom
-	m.RecordHostWith(ctx, o.Binaries.QEMU)
+	m.RecordHost(ctx, o.Binaries.QEMU)
 	m.Sources = pr.Sources
 	m.Tools, m.Machines = map[string]string{}, map[string]string{}
 	m.Images = map[string]string{"toolchain " + pr.Toolchain.Ref: pr.Toolchain.ID}

@@ -22,7 +22,6 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/sirupsen/logrus"
 
-	"github.com/unikraft-eurosys21/artifact/internal/state"
 )
 
 // Labels put on everything this package creates.
@@ -66,7 +65,7 @@ type Options struct {
 	Out io.Writer
 	// Log is the logger; logrus.StandardLogger() when nil.
 	Log logrus.FieldLogger
-	// LogDir is where build logs go (settings.Settings.LogDir); when empty, <STATE_DIR>/logs.
+	// LogDir is where build logs go (settings.Settings.LogDir); a temporary folder when empty.
 	LogDir string
 	// DebootstrapMirror is the Debian mirror debootstrap uses when the base image is built
 	// locally (the DEBOOTSTRAP_MIRROR setting); "" is debootstrap's default.
@@ -111,6 +110,16 @@ func Connect(ctx context.Context, opt Options) (*Client, error) {
 	return c, nil
 }
 
+// Ping says whether the daemon still answers: nil, or what is wrong and what to do.
+func (c *Client) Ping(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	if _, err := c.api.Ping(pctx); err != nil {
+		return explainConnect(c.api.DaemonHost(), err)
+	}
+	return nil
+}
+
 // Close releases the connection.
 func (c *Client) Close() error { return c.api.Close() }
 
@@ -133,12 +142,9 @@ func explainConnect(host string, err error) error {
 	}
 }
 
-// defaultLogDir is <STATE_DIR>/logs, or the temp dir without a state root. Only callers that
-// do not pass LogDir yet (experiments/fig_08/build, until its pipeline moves) get here.
+// defaultLogDir is where build logs go when the caller names no folder (tests): the
+// targets pass <STATE_DIR>/logs (settings.Settings.LogDir).
 func defaultLogDir() string {
-	if d, err := state.Sub("logs", ""); err == nil {
-		return d
-	}
 	return filepath.Join(os.TempDir(), "unikraft-eurosys21-logs")
 }
 

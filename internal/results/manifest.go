@@ -47,13 +47,10 @@ func NewManifest(r *Run) *Manifest {
 }
 
 // RecordHost puts this host's fingerprint and isolation report into the manifest, so every
-// measured number can be traced to the machine and the isolation it was measured under.
-// Its QEMU line is that of qemu-system-x86_64 on PATH; RecordHostWith names the binary.
-func (m *Manifest) RecordHost(ctx context.Context) { m.RecordHostWith(ctx, "") }
-
-// RecordHostWith is RecordHost with the QEMU binary the run uses (the QEMU setting; "" for
-// qemu-system-x86_64 on PATH).
-func (m *Manifest) RecordHostWith(ctx context.Context, qemu string) {
+// measured number can be traced to the machine and the isolation it was measured under. qemu
+// is the QEMU binary the run uses (the QEMU setting; "" for qemu-system-x86_64 on PATH),
+// whose version the fingerprint shows.
+func (m *Manifest) RecordHost(ctx context.Context, qemu string) {
 	fp, iso := host.Describe(ctx, qemu), host.Check()
 	m.Host, m.Isolation = &fp, &iso
 }

@@ -8,7 +8,7 @@ import (
 
 func TestRecordHostFillsTheManifest(t *testing.T) {
 	var m Manifest
-	m.RecordHost(context.Background())
+	m.RecordHost(context.Background(), "")
 	if m.Host == nil || m.Isolation == nil {
 		t.Fatalf("manifest not filled: %+v", m)
 	}

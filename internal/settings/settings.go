@@ -117,7 +117,7 @@ var Vars = []Var{
 		field: func(s *Settings) any { return &s.Variants }},
 	{Name: "JOBS", Unset: "number of CPUs", Min: 1, Help: "fig08: builds running at once",
 		Bad: "expected a whole number of parallel builds, at least 1", field: func(s *Settings) any { return &s.Jobs }},
-	{Name: "FIG08_BUILD_CACHE", Unset: "`$STATE_DIR/fig08`", Help: "fig08: build directories (an unchanged image is not rebuilt)",
+	{Name: "FIG08_BUILD_CACHE", Unset: "`$STATE_DIR/fig08`", Help: "fig08: the image cache of the Unikraft builder (an unchanged image is not rebuilt)",
 		field: func(s *Settings) any { return &s.Fig08BuildCache }},
 	{Name: "FIXTURE_FAIL", Help: "fig08, FIXTURE mirror only: images (`<app>_<variant>`, e.g. `redis_lto`, comma-separated) whose build fails on purpose, to test failure handling; refused with real sources",
 		field: func(s *Settings) any { return &s.FixtureFail }},

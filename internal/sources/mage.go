@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/unikraft-eurosys21/artifact/internal/settings"
 )
 
 // ManifestPath is the source manifest, relative to the repository root.
@@ -20,19 +19,6 @@ const (
 	EnvMirror  = "SOURCES_MIRROR"  // directory or archive replacing every upstream
 	EnvArchive = "SOURCES_ARCHIVE" // output of `mage sources:archive`
 )
-
-// OptionsFromEnv returns fetch options from SOURCES_CACHE and SOURCES_MIRROR, with progress
-// lines on progress.
-//
-// Deprecated: only experiments/fig_08/build calls it, until its pipeline takes its settings
-// from the magefile (issue 11); the environment is read by package settings.
-func OptionsFromEnv(progress io.Writer) (Options, error) {
-	s, err := settings.FromEnv()
-	if err != nil {
-		return Options{}, err
-	}
-	return Options{Cache: s.SourcesCache, Mirror: s.SourcesMirror, Progress: progress}, nil
-}
 
 // FetchAll loads the manifest file (ManifestPath in the magefile) and fetches every source
 // (`mage sources:fetch`), printing a summary line to opt.Progress.

@@ -57,6 +57,11 @@ type Spec struct {
 	// Extras are further build outputs to keep (e.g. the solo5-hvt tender plat-solo5 builds).
 	Extras []string `json:"extras,omitempty"`
 	Env    []string `json:"env,omitempty"` // container environment, e.g. the compiler selection
+	// InPlace mounts Core and Libs read-only where they are in the source cache (at
+	// /src/unikraft and /src/libs/<name>) instead of copying them: for trees built as
+	// fetched (no Edits, no Steps), so that nothing is copied and the paths the compiler
+	// sees are those of Figure 8's builds since the start.
+	InPlace bool `json:"in_place,omitempty"`
 }
 
 // Image is a built image in the cache.
@@ -71,7 +76,8 @@ type Image struct {
 	// does not contain as requested (symbols the tree does not have, or overridden ones).
 	Config    string   `json:"config"`
 	Dropped   []string `json:"dropped,omitempty"`
-	Toolchain string   `json:"toolchain"` // image id the build ran in
+	Toolchain string   `json:"toolchain"`          // image id the build ran in
+	Compiler  string   `json:"compiler,omitempty"` // first line of gcc --version in the build
 	Log       string   `json:"log"`
 	StepsLog  string   `json:"steps_log,omitempty"` // output of the patch steps (Spec.Steps)
 	Seconds   float64  `json:"build_seconds"`
@@ -82,12 +88,25 @@ type Image struct {
 
 // Builder builds images in the toolchain container and caches them.
 type Builder struct {
-	Docker    *docker.Client
+	Docker    Docker
 	Toolchain docker.Image // the unikraft toolchain image
 	Cache     string       // image cache directory
-	Jobs      int          // make -j; the number of CPUs when 0
-	Timeout   time.Duration
-	Log       logrus.FieldLogger
+	// Jobs is make's -j in each build. When 0, Build uses the number of CPUs and BuildAll
+	// shares them among the images it builds at once.
+	Jobs    int
+	Timeout time.Duration
+	Log     logrus.FieldLogger
+	// NoFetchPrepare is for tests only: it runs make -jN straight after olddefconfig,
+	// without the serial fetch and prepare steps, to show the race those steps prevent.
+	NoFetchPrepare bool
+}
+
+// Docker is what the builder needs of a Docker client (*docker.Client): run a container,
+// and tell a build that failed from a daemon that is gone.
+type Docker interface {
+	Run(ctx context.Context, spec docker.RunSpec) error
+	// Ping says whether the daemon still answers (nil) or what is wrong with it.
+	Ping(ctx context.Context) error
 }
 
 // version changes when the build procedure changes in a way that changes images.
@@ -118,6 +137,9 @@ func (s Spec) Hash(toolchainID string) string {
 		fmt.Fprintf(h, "archive %s %s\n", a.Path, a.ID)
 	}
 	fmt.Fprintf(h, "kernel %q\nextras %q\nenv %q\n", s.Kernel, s.Extras, s.Env)
+	if s.InPlace { // only then, so that the hashes of copied trees stay what they were
+		fmt.Fprintln(h, "in place")
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -162,6 +184,9 @@ func (s Spec) check() error {
 			return fmt.Errorf("unikraft: %s: %w", s.Name, err)
 		}
 	}
+	if s.InPlace && (len(s.Edits) > 0 || len(s.Steps) > 0) {
+		return fmt.Errorf("unikraft: %s: edits and patch steps need a copy of the trees; InPlace mounts them read-only", s.Name)
+	}
 	if len(s.Kernel) == 0 {
 		return fmt.Errorf("unikraft: %s: no kernel name given", s.Name)
 	}
@@ -182,12 +207,33 @@ const (
 	appDir    = "app"
 	buildDir  = "build"
 	libsDir   = "libs"
+	srcMount  = "/src" // InPlace: the trees of the source cache, read-only
 )
+
+// BuildError is a build that was tried and failed: its log and the .config it reached are
+// kept (empty when the build did not get that far).
+type BuildError struct {
+	Name   string
+	Log    string // the build's output
+	Config string // the .config of the failed build
+	Work   string // the work directory, kept for a look
+	Err    error
+}
+
+func (e *BuildError) Error() string {
+	return fmt.Sprintf("unikraft: build of %s failed (work directory kept: %s): %v", e.Name, e.Work, e.Err)
+}
+
+func (e *BuildError) Unwrap() error { return e.Err }
 
 // Build returns the image for spec: from the cache when an image with the same content hash
 // is there, else built in the toolchain container. A failed build keeps its log and work
-// directory and says where they are.
+// directory and says where they are (*BuildError once the container ran).
 func (b *Builder) Build(ctx context.Context, s Spec) (*Image, error) {
+	return b.build(ctx, s, b.Jobs)
+}
+
+func (b *Builder) build(ctx context.Context, s Spec, jobs int) (*Image, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
@@ -200,7 +246,7 @@ func (b *Builder) Build(ctx context.Context, s Spec) (*Image, error) {
 	start := time.Now()
 	work := filepath.Join(b.Cache, ".work", s.Name+"-"+hash[:12])
 	logPath := filepath.Join(b.Cache, ".work", s.Name+"-"+hash[:12]+".log")
-	if err := os.RemoveAll(work); err != nil {
+	if err := RemoveAll(work); err != nil {
 		return nil, fmt.Errorf("unikraft: %s: remove the previous work directory: %w", s.Name, err)
 	}
 	if err := b.stage(s, work); err != nil {
@@ -211,38 +257,43 @@ func (b *Builder) Build(ctx context.Context, s Spec) (*Image, error) {
 		return nil, err
 	}
 	log.WithField("work", work).Info("building")
-	jobs := b.Jobs
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
+	mounts := []docker.Mount{{Source: work, Target: workMount}}
+	core := path.Join(workMount, coreDir)
 	var libs []string
 	for _, l := range s.Libs {
 		libs = append(libs, path.Join(workMount, libsDir, l.Name))
 	}
-	mk := fmt.Sprintf("make -C %s A=%s O=%s", path.Join(workMount, coreDir), path.Join(workMount, appDir), path.Join(workMount, buildDir))
-	if len(libs) > 0 {
-		mk += " L=" + strings.Join(libs, ":")
+	if s.InPlace {
+		core = path.Join(srcMount, coreDir)
+		mounts = append(mounts, docker.Mount{Source: s.Core.Dir, Target: core, ReadOnly: true})
+		for i, l := range s.Libs {
+			libs[i] = path.Join(srcMount, libsDir, l.Name)
+			mounts = append(mounts, docker.Mount{Source: l.Dir, Target: libs[i], ReadOnly: true})
+		}
 	}
-	// fetch and prepare run serially before the parallel build, as kraft ran them: Unikraft
-	// 0.4 does not make the sources inside a library's archive depend on the archive, so
-	// make -jN on a fresh build directory would look for them while it is being unpacked.
-	script := fmt.Sprintf("set -e\n%s olddefconfig\n%s fetch\n%s prepare\n%s -j%d\n", mk, mk, mk, mk, jobs)
 	timeout := b.Timeout
 	if timeout == 0 {
 		timeout = 45 * time.Minute
 	}
 	err := b.Docker.Run(ctx, docker.RunSpec{
 		Image:   b.Toolchain.Ref,
-		Cmd:     []string{"bash", "-c", script},
+		Cmd:     []string{"bash", "-c", script(core, libs, jobs, !b.NoFetchPrepare)},
 		Env:     s.Env,
 		WorkDir: workMount,
-		Mounts:  []docker.Mount{{Source: work, Target: workMount}},
+		Mounts:  mounts,
 		LogPath: logPath,
 		Timeout: timeout,
 		Name:    "build " + s.Name,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("unikraft: build of %s failed (work directory kept: %s): %w", s.Name, work, err)
+		be := &BuildError{Name: s.Name, Log: logPath, Work: work, Err: err}
+		if _, serr := os.Stat(filepath.Join(work, appDir, ".config")); serr == nil {
+			be.Config = filepath.Join(work, appDir, ".config")
+		}
+		return nil, be
 	}
 	img, err := b.collect(s, hash, work, dir, logPath)
 	if err != nil {
@@ -262,10 +313,38 @@ func (b *Builder) Build(ctx context.Context, s Spec) (*Image, error) {
 	if err := writeImage(dir, img); err != nil {
 		return nil, err
 	}
-	os.RemoveAll(work)
+	RemoveAll(work)
 	log.WithFields(logrus.Fields{"kernel": img.Kernel, "seconds": img.Seconds}).Info("built")
 	return img, nil
 }
+
+// script is the build in the toolchain container, each command echoed into the log: the
+// compiler recorded, the .config completed, then `make fetch` and `make prepare` serially
+// before the parallel build, as kraft ran them. Unikraft 0.4 does not make the sources
+// inside a library's archive depend on the archive, so `make -jN` on a fresh build directory
+// looks for them while the archive is still being unpacked ("No rule to make target
+// …/origin/newlib-2.5.0.20170922/…/argz_add.c").
+func script(core string, libs []string, jobs int, serial bool) string {
+	mk := fmt.Sprintf("make -C %s A=%s", core, path.Join(workMount, appDir))
+	if len(libs) > 0 {
+		mk += " L=" + strings.Join(libs, ":")
+	}
+	mk += " O=" + path.Join(workMount, buildDir)
+	var b strings.Builder
+	b.WriteString("set -euo pipefail\n")
+	fmt.Fprintf(&b, "gcc --version | head -n 1 > %s\necho \"+ $(cat %[1]s)\"\n", path.Join(workMount, compilerFile))
+	steps := []string{"olddefconfig"}
+	if serial {
+		steps = append(steps, "fetch", "prepare")
+	}
+	for _, st := range append(steps, fmt.Sprintf("-j%d", jobs)) {
+		fmt.Fprintf(&b, "echo '+ %s %s'\n%s %s\n", mk, st, mk, st)
+	}
+	return b.String()
+}
+
+// compilerFile is where the build records its compiler, in the work directory.
+const compilerFile = "compiler.txt"
 
 func (b *Builder) log() logrus.FieldLogger {
 	if b.Log != nil {
@@ -278,17 +357,19 @@ func (b *Builder) log() logrus.FieldLogger {
 // the application with its .config, and the placed archives.
 func (b *Builder) stage(s Spec, work string) error {
 	fail := func(err error) error { return fmt.Errorf("unikraft: %s: %w", s.Name, err) }
-	if err := CopyTree(s.Core.Dir, filepath.Join(work, coreDir)); err != nil {
-		return fail(err)
-	}
-	for _, e := range s.Edits {
-		if err := e.Apply(filepath.Join(work, coreDir)); err != nil {
-			return fail(fmt.Errorf("%s at %s: %w", s.Core.Name, s.Core.ID, err))
-		}
-	}
-	for _, l := range s.Libs {
-		if err := CopyTree(l.Dir, filepath.Join(work, libsDir, l.Name)); err != nil {
+	if !s.InPlace {
+		if err := CopyTree(s.Core.Dir, filepath.Join(work, coreDir)); err != nil {
 			return fail(err)
+		}
+		for _, e := range s.Edits {
+			if err := e.Apply(filepath.Join(work, coreDir)); err != nil {
+				return fail(fmt.Errorf("%s at %s: %w", s.Core.Name, s.Core.ID, err))
+			}
+		}
+		for _, l := range s.Libs {
+			if err := CopyTree(l.Dir, filepath.Join(work, libsDir, l.Name)); err != nil {
+				return fail(err)
+			}
 		}
 	}
 	app := filepath.Join(work, appDir)
@@ -351,6 +432,9 @@ func (b *Builder) collect(s Spec, hash, work, dir, logPath string) (*Image, erro
 	}
 	img.Config = filepath.Join(dir, "config")
 	img.Dropped = Dropped(s.Config, final)
+	if c, err := os.ReadFile(filepath.Join(work, compilerFile)); err == nil {
+		img.Compiler = strings.TrimSpace(string(c))
+	}
 	if err := copyFile(logPath, filepath.Join(tmp, "build.log"), 0o644); err != nil {
 		return nil, err
 	}

@@ -68,3 +68,18 @@ func copyFile(src, dst string, perm fs.FileMode) error {
 	}
 	return os.Chmod(dst, perm)
 }
+
+// RemoveAll removes path, first making directories writable where an unpacked archive left
+// them read-only (os.RemoveAll alone fails on those).
+func RemoveAll(path string) error {
+	if err := os.RemoveAll(path); err == nil {
+		return nil
+	}
+	filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o755)
+		}
+		return nil
+	})
+	return os.RemoveAll(path)
+}

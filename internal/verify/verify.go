@@ -29,7 +29,7 @@ const (
 
 // Row is one line of the verdict table: a series compared with the paper, or a claim.
 type Row struct {
-	Kind     string  `json:"kind"` // "series" or "claim"
+	Kind     string  `json:"kind"` // "series", "claim" or "unit" (Failed)
 	Series   string  `json:"series"`
 	Paper    string  `json:"paper"`
 	Measured string  `json:"measured"`
@@ -112,6 +112,12 @@ func (r *Report) Skipped(series, reason string) {
 	r.Rows = append(r.Rows, Row{Kind: "series", Series: series, Verdict: Skip, Note: reason})
 }
 
+// Failed adds a row for a unit of work (a build, a boot, a capture) that was tried and
+// failed: FAIL, in every kind of run (Unjudged leaves it as it is).
+func (r *Report) Failed(unit, reason string) {
+	r.Rows = append(r.Rows, Row{Kind: "unit", Series: unit, Verdict: Fail, Note: reason})
+}
+
 // Note adds a line printed under the table.
 func (r *Report) Note(format string, args ...any) {
 	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
@@ -133,6 +139,15 @@ func (r *Report) Err(strict bool) error {
 	fails, warns, skips := r.Count(Fail), r.Count(Warn), r.Count(Skip)
 	switch {
 	case fails > 0:
+		units := 0
+		for _, row := range r.Rows {
+			if row.Kind == "unit" && row.Verdict == Fail {
+				units++
+			}
+		}
+		if units > 0 {
+			return fmt.Errorf("%s: %d unit(s) of work failed in %s (and %d other FAIL row(s))", r.Figure, units, r.Source, fails-units)
+		}
 		return fmt.Errorf("%s: %d claim(s) of the paper do not hold for %s", r.Figure, fails, r.Source)
 	case strict && warns+skips > 0:
 		return fmt.Errorf("%s: STRICT=1 and %d series outside tolerance, %d not judged", r.Figure, warns, skips)
@@ -192,8 +207,8 @@ func dash(s string) string {
 func (r *Report) Unjudged(from int, reason string) {
 	for i := from; i < len(r.Rows); i++ {
 		row := &r.Rows[i]
-		if row.Verdict == Skip {
-			continue
+		if row.Verdict == Skip || row.Kind == "unit" {
+			continue // a unit that failed fails every kind of run
 		}
 		note := reason + "; would be " + string(row.Verdict)
 		if row.Note != "" {

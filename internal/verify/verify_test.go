@@ -120,3 +120,18 @@ func TestUnjudgedKeepsValuesAndSaysWhy(t *testing.T) {
 		t.Errorf("row %+v", r.Rows[1])
 	}
 }
+
+// A unit of work that failed fails the report also where the values are not judged (a
+// FIXTURE or TCG run).
+func TestFailedUnitFailsAnUnjudgedRun(t *testing.T) {
+	r := New("fig", "FIXTURE run")
+	r.Compare("a", "B", 100, 100, Tolerance{Rel: 0.1})
+	r.Failed("b", "build failed; log: raw/b.log")
+	r.Unjudged(0, "FIXTURE x")
+	if r.Rows[0].Verdict != Skip || r.Rows[1].Verdict != Fail {
+		t.Fatalf("rows %+v; want the comparison unjudged and the failure kept", r.Rows)
+	}
+	if err := r.Err(false); err == nil || !strings.Contains(err.Error(), "1 unit(s) of work failed") {
+		t.Errorf("Err = %v", err)
+	}
+}

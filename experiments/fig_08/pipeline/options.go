@@ -1,20 +1,20 @@
-package build
+package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/sirupsen/logrus"
 
 	fig08 "github.com/unikraft-eurosys21/artifact/experiments/fig_08"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
+	"github.com/unikraft-eurosys21/artifact/internal/settings"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
-	"github.com/unikraft-eurosys21/artifact/internal/state"
 )
 
 // Options configure Prepare, Run and Clean.
@@ -27,8 +27,8 @@ type Options struct {
 	GCC string
 	// ResultsDir is the root of run directories ("results" when empty).
 	ResultsDir string
-	// BuildCache holds one build directory per image, reused while its inputs are unchanged
-	// (DefaultBuildCache when empty).
+	// BuildCache is the Unikraft builder's image cache (one directory per kind of sources,
+	// upstream or fixture-<name>): an image is reused while its inputs are unchanged.
 	BuildCache string
 	// Manifest is the repository's source manifest (sources.ManifestPath when empty); a
 	// fixture mirror in Sources.Mirror brings its own (sources.ManifestFor).
@@ -43,55 +43,40 @@ type Options struct {
 	Out     io.Writer
 	Verbose bool
 	Log     logrus.FieldLogger
-	// Settings are the environment settings, recorded in the run's manifest.
-	Settings map[string]string
+	// Docker are the options of the Docker connection (build-log folder, debootstrap
+	// mirror); Verbose, Out and Log are taken from these options.
+	Docker docker.Options
+	// Settings are every setting's value and SettingsFrom where each came from
+	// (settings.Settings.Record), recorded in the run's manifest.
+	Settings, SettingsFrom map[string]string
 
-	// For tests of the build script only: skip the serial `make fetch` and `make prepare`
-	// (to show the race they prevent), and set make's -j instead of sharing the CPUs.
+	// For tests of the build script only (unikraft.Builder.NoFetchPrepare and Jobs): skip
+	// the serial `make fetch` and `make prepare` (to show the race they prevent), and set
+	// make's -j instead of sharing the CPUs.
 	noSerialPrepare bool
 	makeJobs        int
 }
 
-// Environment settings read by FromEnv.
-const (
-	EnvApps        = "APPS"        // comma-separated apps (helloworld,nginx,redis,sqlite); all when empty
-	EnvVariants    = "VARIANTS"    // comma-separated variants (default,lto,dce,dce_lto); all when empty
-	EnvJobs        = "JOBS"        // parallel builds; number of CPUs when empty
-	EnvGCC         = "GCC"         // 11 (default) or 12
-	EnvResultsDir  = "RESULTS_DIR" // results root
-	EnvBuildCache  = "FIG08_BUILD_CACHE"
-	EnvFixtureFail = "FIXTURE_FAIL" // comma-separated images that fail on purpose (fixture only)
-)
-
-// FromEnv reads the settings of the fig08 targets from the environment.
-func FromEnv(out io.Writer, verbose bool) (Options, error) {
-	opt := Options{Out: out, Verbose: verbose, GCC: os.Getenv(EnvGCC), ResultsDir: os.Getenv(EnvResultsDir),
-		BuildCache: os.Getenv(EnvBuildCache), Settings: map[string]string{}}
-	for _, k := range []string{EnvApps, EnvVariants, EnvJobs, EnvGCC, EnvResultsDir, EnvBuildCache, EnvFixtureFail, sources.EnvMirror, sources.EnvCache} {
-		if v := os.Getenv(k); v != "" {
-			opt.Settings[k] = v
-		}
-	}
+// FromSettings makes the options of the fig08 targets from the bundle's settings (parsed
+// once by the magefile): the images (APPS, VARIANTS), JOBS, GCC, RESULTS_DIR,
+// FIG08_BUILD_CACHE, FIXTURE_FAIL, the source cache and mirror, and the Docker options.
+func FromSettings(s settings.Settings, out io.Writer, verbose bool) (Options, error) {
+	opt := Options{Out: out, Verbose: verbose, GCC: s.GCC, ResultsDir: s.ResultsDir, BuildCache: s.Fig08BuildCache,
+		Jobs: s.Jobs, Sources: sources.Options{Cache: s.SourcesCache, Mirror: s.SourcesMirror, Progress: out},
+		Docker: docker.Options{LogDir: s.LogDir(), DebootstrapMirror: s.DebootstrapMirror}}
+	opt.Settings, opt.SettingsFrom = s.Record()
 	var err error
-	if opt.Images, err = Select(os.Getenv(EnvApps), os.Getenv(EnvVariants)); err != nil {
+	if opt.Images, err = Select(s.Apps, s.Variants); err != nil {
 		return opt, err
 	}
-	if v := os.Getenv(EnvJobs); v != "" {
-		if opt.Jobs, err = strconv.Atoi(v); err != nil || opt.Jobs < 1 {
-			return opt, fmt.Errorf("%s=%q: expected a whole number of parallel builds, at least 1", EnvJobs, v)
+	for _, key := range splitList(s.FixtureFail) {
+		img, ok := imageByKey(key)
+		if !ok {
+			return opt, fmt.Errorf("FIXTURE_FAIL=%q: %q is not an image; expected <app>_<variant>, e.g. nginx_dce", s.FixtureFail, key)
 		}
+		opt.FixtureFail = append(opt.FixtureFail, img)
 	}
-	if v := os.Getenv(EnvFixtureFail); v != "" {
-		for _, key := range splitList(v) {
-			img, ok := imageByKey(key)
-			if !ok {
-				return opt, fmt.Errorf("%s=%q: %q is not an image; expected <app>_<variant>, e.g. nginx_dce", EnvFixtureFail, v, key)
-			}
-			opt.FixtureFail = append(opt.FixtureFail, img)
-		}
-	}
-	opt.Sources, err = sources.OptionsFromEnv(out)
-	return opt, err
+	return opt, nil
 }
 
 // Select returns the images of the given apps and variants (comma- or space-separated; empty
@@ -104,12 +89,12 @@ func Select(apps, variants string) ([]fig08.Image, error) {
 	}
 	for _, a := range as {
 		if !slices.Contains(fig08.Apps, a) {
-			return nil, fmt.Errorf("%s=%q: unknown app %q; expected some of %s", EnvApps, apps, a, strings.Join(fig08.Apps, ","))
+			return nil, fmt.Errorf("APPS=%q: unknown app %q; expected some of %s", apps, a, strings.Join(fig08.Apps, ","))
 		}
 	}
 	for _, v := range vs {
 		if !slices.Contains(keys, v) {
-			return nil, fmt.Errorf("%s=%q: unknown variant %q; expected some of %s", EnvVariants, variants, v, strings.Join(keys, ","))
+			return nil, fmt.Errorf("VARIANTS=%q: unknown variant %q; expected some of %s", variants, v, strings.Join(keys, ","))
 		}
 	}
 	var out []fig08.Image
@@ -134,15 +119,6 @@ func imageByKey(key string) (fig08.Image, bool) {
 	return fig08.Image{}, false
 }
 
-// DefaultBuildCache is <STATE_DIR>/fig08 (e.g. ~/.cache/unikraft-eurosys21/fig08).
-func DefaultBuildCache() (string, error) {
-	d, err := state.Sub("fig08", "")
-	if err != nil {
-		return "", fmt.Errorf("fig08: %w (or %s)", err, EnvBuildCache)
-	}
-	return d, nil
-}
-
 // withDefaults fills the empty fields.
 func (o Options) withDefaults() (Options, error) {
 	if len(o.Images) == 0 {
@@ -161,11 +137,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.ResultsDir = "results"
 	}
 	if o.BuildCache == "" {
-		d, err := DefaultBuildCache()
-		if err != nil {
-			return o, err
-		}
-		o.BuildCache = d
+		return o, errors.New("fig08: no build cache given (FIG08_BUILD_CACHE, by default $STATE_DIR/fig08)")
 	}
 	if o.Manifest == "" {
 		o.Manifest = sources.ManifestPath
@@ -186,4 +158,11 @@ func (o Options) withDefaults() (Options, error) {
 		o.Sources.Log = o.Log
 	}
 	return o, nil
+}
+
+// dockerOptions are opt.Docker with the run's output, logger and verbosity.
+func (o Options) dockerOptions() docker.Options {
+	d := o.Docker
+	d.Verbose, d.Out, d.Log = o.Verbose, o.Out, o.Log
+	return d
 }

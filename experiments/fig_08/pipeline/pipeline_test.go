@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 // The whole pipeline, for real, on the FIXTURE source mirror (Unikraft's sources cannot be
 // fetched here): pinned sources verified and placed, builds in parallel containers of the
@@ -10,9 +10,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +27,7 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
+	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
 	"github.com/unikraft-eurosys21/artifact/internal/verify"
 )
 
@@ -54,13 +59,10 @@ func images(keys ...string) []fig08.Image {
 	return out
 }
 
-func TestPipelineOnTheFixtureMirror(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds images in Docker")
-	}
-	needDocker(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
-	defer cancel()
+// fixtureOptions are the options of a run of the images keys, jobs at a time, on a FIXTURE
+// mirror written for the test, with caches and results of its own; out collects the output.
+func fixtureOptions(t *testing.T, ctx context.Context, jobs int, keys ...string) (Options, *bytes.Buffer) {
+	t.Helper()
 	tmp := t.TempDir()
 	mirror, err := fixture.WriteMirror(ctx, filepath.Join(tmp, "mirror"))
 	if err != nil {
@@ -68,19 +70,29 @@ func TestPipelineOnTheFixtureMirror(t *testing.T) {
 	}
 	log := logrus.New()
 	log.SetLevel(logrus.WarnLevel)
-	var out bytes.Buffer
-	opt := Options{
-		Images:     images("helloworld_default", "helloworld_lto", "helloworld_dce", "helloworld_dce_lto", "sqlite_dce"),
-		Jobs:       2,
+	out := &bytes.Buffer{}
+	return Options{
+		Images:     images(keys...),
+		Jobs:       jobs,
 		ResultsDir: filepath.Join(tmp, "results"),
 		BuildCache: filepath.Join(tmp, "builds"),
 		Manifest:   "../../../containers/sources.json",
 		Containers: "../../../containers",
 		Sources:    sources.Options{Cache: filepath.Join(tmp, "sources"), Mirror: mirror.Dir, Log: log},
-		Out:        &out,
+		Out:        out,
 		Log:        log,
 		Settings:   map[string]string{},
+	}, out
+}
+
+func TestPipelineOnTheFixtureMirror(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds images in Docker")
 	}
+	needDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	opt, out := fixtureOptions(t, ctx, 2, "helloworld_default", "helloworld_lto", "helloworld_dce", "helloworld_dce_lto", "sqlite_dce")
 	defer func() {
 		if t.Failed() {
 			t.Logf("output:\n%s", out.String())
@@ -104,9 +116,13 @@ func TestPipelineOnTheFixtureMirror(t *testing.T) {
 	}
 	for img, size := range d.Sizes {
 		m := rep.Measurements[img]
-		st, err := os.Stat(filepath.Join(opt.BuildCache, "fixture-"+fixture.Name, img.Key(), "build", "app_kvm-x86_64"))
+		kernels, _ := filepath.Glob(filepath.Join(opt.BuildCache, "fixture-"+fixture.Name, img.Key()+"-*", "app_kvm-x86_64"))
+		if len(kernels) != 1 {
+			t.Fatalf("%s: image cache holds %v; want one kernel", img.Key(), kernels)
+		}
+		st, err := os.Stat(kernels[0])
 		if err != nil || st.Size() != size || m.FileBytes != size {
-			t.Errorf("%s: results.csv says %d B, the image in the build directory has %v (%v)", img.Key(), size, st, err)
+			t.Errorf("%s: results.csv says %d B, the image in the cache has %v (%v)", img.Key(), size, st, err)
 		}
 		// The file is the 64 KiB-aligned stacks' offset + their 128 KiB + a small tail.
 		if m.IntrStack != 128<<10 || m.Layout.IntrStackOffset%fig08.LayoutStep != 0 || size-m.Layout.IntrStackOffset-m.IntrStack > 2048 {
@@ -178,12 +194,13 @@ func TestPipelineOnTheFixtureMirror(t *testing.T) {
 	t.Logf("second run (nothing built) took %.1f s: %s", time.Since(start).Seconds(), rep2.Phase)
 
 	// A build that fails stops only its image: the run is written with the others, the
-	// failure is in builds.tsv with its log, and the verdict says SKIP "build failed".
+	// failure is in builds.tsv with its log, the verdict says FAIL "build failed" (a FIXTURE
+	// run's sizes are not judged, its failed builds are), and Run fails.
 	opt.Images = images("helloworld_default", "helloworld_dce")
 	opt.FixtureFail = images("helloworld_dce")
 	rep3, err := Run(ctx, opt)
-	if err != nil {
-		t.Fatal(err)
+	if !errors.Is(err, ErrBuildsFailed) || !strings.Contains(err.Error(), "1 of 2 builds failed: helloworld_dce") {
+		t.Fatalf("a run with a failing build: %v; want ErrBuildsFailed naming helloworld_dce", err)
 	}
 	if rep3.Phase.Failed != 1 || rep3.Phase.Reused != 1 {
 		t.Errorf("failing run: %+v; want 1 failed, 1 reused", rep3.Phase)
@@ -200,16 +217,19 @@ func TestPipelineOnTheFixtureMirror(t *testing.T) {
 	}
 	r := verify.New("fig_08", "test")
 	d3.Verify(r)
-	var skip bool
+	var failed bool
 	for _, row := range r.Rows {
-		if row.Series == "helloworld_dce" && row.Verdict == verify.Skip && strings.Contains(row.Note, "build failed") {
-			skip = true
+		if row.Series == "helloworld_dce" && row.Verdict == verify.Fail && strings.Contains(row.Note, "build failed") {
+			failed = true
+		}
+		if row.Series == "helloworld_default" && row.Verdict != verify.Skip {
+			t.Errorf("FIXTURE size row judged: %+v", row)
 		}
 	}
-	if !skip {
-		t.Errorf("verify has no SKIP 'build failed' row for helloworld_dce")
+	if !failed || r.Err(false) == nil {
+		t.Errorf("verify has no FAIL 'build failed' row for helloworld_dce, or passes: %v\n%+v", r.Err(false), r.Rows)
 	}
-	if !strings.Contains(out.String(), "WARNING: 1 of 2 builds failed: helloworld_dce") {
+	if !strings.Contains(out.String(), "helloworld_dce: FAILED (exit status") {
 		t.Errorf("the failure was not reported")
 	}
 	// FIXTURE_FAIL is refused with the real manifest.
@@ -232,34 +252,17 @@ func TestParallelMakeNeedsSerialFetchAndPrepare(t *testing.T) {
 	needDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	tmp := t.TempDir()
-	mirror, err := fixture.WriteMirror(ctx, filepath.Join(tmp, "mirror"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := logrus.New()
-	log.SetLevel(logrus.WarnLevel)
-	var out bytes.Buffer
-	opt := Options{
-		Images:     images("sqlite_dce"),
-		Jobs:       1,
-		ResultsDir: filepath.Join(tmp, "results"),
-		BuildCache: filepath.Join(tmp, "builds"),
-		Manifest:   "../../../containers/sources.json",
-		Containers: "../../../containers",
-		Sources:    sources.Options{Cache: filepath.Join(tmp, "sources"), Mirror: mirror.Dir, Log: log},
-		Out:        &out,
-		Log:        log,
-		Settings:   map[string]string{},
-		makeJobs:   8,
-	}
-	buildLog := filepath.Join(opt.BuildCache, "fixture-"+fixture.Name, "sqlite_dce", "build.log")
-
+	opt, out := fixtureOptions(t, ctx, 1, "sqlite_dce")
+	opt.makeJobs = 8
 	opt.noSerialPrepare = true
-	if _, err := Run(ctx, opt); err == nil || !strings.Contains(err.Error(), "every build failed") {
+	if _, err := Run(ctx, opt); !errors.Is(err, ErrBuildsFailed) || !strings.Contains(err.Error(), "every build failed") {
 		t.Fatalf("make -j8 straight after olddefconfig: %v; want the build to fail", err)
 	}
-	raw, _ := os.ReadFile(buildLog)
+	failed, _ := filepath.Glob(filepath.Join(opt.ResultsDir, Figure, "failed", "*", "raw", "sqlite_dce.log"))
+	if len(failed) != 1 {
+		t.Fatalf("the failed run's log: %v; want one under failed/", failed)
+	}
+	raw, _ := os.ReadFile(failed[0])
 	if !bytes.Contains(raw, []byte("No rule to make target")) || !bytes.Contains(raw, []byte("/origin/")) {
 		t.Fatalf("the failed build's log does not show make missing a source of an unpacked archive:\n%s", raw)
 	}
@@ -273,10 +276,110 @@ func TestParallelMakeNeedsSerialFetchAndPrepare(t *testing.T) {
 	if rep.Phase.Built != 1 || rep.Phase.MakeJobs != 8 {
 		t.Errorf("phase %+v; want sqlite_dce built with make -j8", rep.Phase)
 	}
-	raw, _ = os.ReadFile(buildLog)
+	raw, _ = os.ReadFile(filepath.Join(rep.RunDir, "raw", "sqlite_dce.log"))
 	for _, step := range []string{"O=/work/build fetch\n", "O=/work/build prepare\n", "O=/work/build -j8\n"} {
 		if !bytes.Contains(raw, []byte(step)) {
 			t.Errorf("the build log lacks the step %q", step)
 		}
 	}
+}
+
+// daemonThatGoes forwards a unix socket to the Docker daemon's until the first build
+// container is to be created: then it closes its listener and every connection, as a daemon
+// that is stopped does. Nothing is created on the real daemon after that point, so nothing
+// is left behind on it.
+type daemonThatGoes struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func newDaemonThatGoes(t *testing.T) string {
+	target := "/var/run/docker.sock"
+	if h := os.Getenv("DOCKER_HOST"); strings.HasPrefix(h, "unix://") {
+		target = strings.TrimPrefix(h, "unix://")
+	}
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &daemonThatGoes{ln: ln, target: target}
+	t.Cleanup(d.stop)
+	go d.serve()
+	return "unix://" + sock
+}
+
+func (d *daemonThatGoes) serve() {
+	for {
+		c, err := d.ln.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("unix", d.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		d.mu.Lock()
+		d.conns = append(d.conns, c, up)
+		d.mu.Unlock()
+		go io.Copy(c, up)
+		go func() {
+			buf := make([]byte, 64<<10)
+			for {
+				n, err := c.Read(buf)
+				if n > 0 && bytes.Contains(buf[:n], []byte("/containers/create?name=ukeu21-build-")) {
+					d.stop()
+					return
+				}
+				if n > 0 {
+					up.Write(buf[:n])
+				}
+				if err != nil {
+					up.Close()
+					return
+				}
+			}
+		}()
+	}
+}
+
+func (d *daemonThatGoes) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ln.Close()
+	for _, c := range d.conns {
+		c.Close()
+	}
+}
+
+// A Docker daemon that goes away mid-run stops the run at once with one message: no build
+// after it is tried, none is reported as failed one by one, and the partial run is kept
+// under failed/.
+func TestLostDaemonStopsTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the toolchain image in Docker")
+	}
+	needDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	opt, out := fixtureOptions(t, ctx, 2, "helloworld_default", "helloworld_lto", "helloworld_dce", "helloworld_dce_lto")
+	t.Setenv("DOCKER_HOST", newDaemonThatGoes(t))
+	_, err := Run(ctx, opt)
+	if !errors.Is(err, unikraft.ErrDockerLost) || !strings.Contains(err.Error(), "partial run") {
+		t.Fatalf("Run = %v; want it stopped with ErrDockerLost and the partial run named\n%s", err, out.String())
+	}
+	if strings.Contains(out.String(), "FAILED") {
+		t.Errorf("builds reported as failed one by one:\n%s", out.String())
+	}
+	kept, _ := filepath.Glob(filepath.Join(opt.ResultsDir, Figure, "failed", "*", "manifest.json"))
+	if len(kept) != 1 {
+		t.Errorf("partial run kept as %v; want one manifest under failed/", kept)
+	}
+	if _, err := os.Lstat(filepath.Join(opt.ResultsDir, Figure, "latest")); err == nil {
+		t.Errorf("a stopped run became latest")
+	}
+	t.Logf("Run: %v", err)
 }

@@ -1,16 +1,20 @@
-package build
+package pipeline
 
 import (
 	"bufio"
 	"bytes"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
 	fig08 "github.com/unikraft-eurosys21/artifact/experiments/fig_08"
+	"github.com/unikraft-eurosys21/artifact/internal/sources"
+	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
 )
 
 // Plan is the plain make build of one image, translated from its kraft.yaml: which pinned
@@ -197,6 +201,49 @@ func (p *Plan) DotConfig(enable map[string]string, extra ...string) ([]string, e
 }
 
 func symbol(line string) string { s, _, _ := strings.Cut(line, "="); return s }
+
+// Spec is the plan as a build of the one Unikraft builder, from the fetched sources: the
+// trees mounted as fetched (InPlace; the library directories named as in kraft.yaml), the
+// .config lines of DotConfig (the enabling symbols read from each library's Config.uk, then
+// extra), the archives placed, env the container's environment (the compiler selection).
+func (p *Plan) Spec(set *sources.Set, env []string, extra ...string) (unikraft.Spec, error) {
+	fail := func(err error) (unikraft.Spec, error) {
+		return unikraft.Spec{}, fmt.Errorf("fig08: %s: %w", p.Image.Key(), err)
+	}
+	core, err := unikraft.TreeOf(set, p.Core)
+	if err != nil {
+		return fail(err)
+	}
+	s := unikraft.Spec{Name: p.Image.Key(), Core: core, App: p.App, Kernel: []string{p.Kraft.Name + "_kvm-x86_64"}, Env: env, InPlace: true}
+	enable := map[string]string{}
+	for _, l := range p.Libs {
+		t, err := unikraft.TreeOf(set, l.Source)
+		if err != nil {
+			return fail(err)
+		}
+		file := filepath.Join(t.Dir, "Config.uk")
+		cfg, err := os.ReadFile(file)
+		if err != nil {
+			return fail(fmt.Errorf("library %s (%s): %w", l.Name, l.Source, err))
+		}
+		if enable[l.Name], err = EnableSymbol(file, cfg); err != nil {
+			return fail(err)
+		}
+		t.Name = l.Name // the directory under /src/libs, as kraft named it
+		s.Libs = append(s.Libs, t)
+	}
+	for _, a := range p.Archives() {
+		placed, err := unikraft.PlacedOf(set, a)
+		if err != nil {
+			return fail(err)
+		}
+		s.Archives = append(s.Archives, placed)
+	}
+	if s.Config, err = p.DotConfig(enable, extra...); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
 
 // configSymbol matches a Kconfig entry that defines a symbol.
 var configSymbol = regexp.MustCompile(`^\s*(?:menu)?config\s+([A-Za-z0-9_]+)\s*$`)

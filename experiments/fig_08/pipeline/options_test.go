@@ -1,38 +1,47 @@
-package build
+package pipeline
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/unikraft-eurosys21/artifact/internal/settings"
 )
 
-func TestFromEnv(t *testing.T) {
-	t.Setenv(EnvApps, "redis")
-	t.Setenv(EnvVariants, "dce,lto")
-	t.Setenv(EnvJobs, "3")
-	t.Setenv(EnvGCC, "12")
-	t.Setenv(EnvFixtureFail, "redis_dce")
-	opt, err := FromEnv(nil, false)
+func TestFromSettings(t *testing.T) {
+	env := map[string]string{"APPS": "redis", "VARIANTS": "dce,lto", "JOBS": "3", "GCC": "12", "FIXTURE_FAIL": "redis_dce",
+		"STATE_DIR": t.TempDir()}
+	s, err := settings.Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, err := FromSettings(s, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(opt.Images) != 2 || opt.Images[0].Key() != "redis_lto" || opt.Jobs != 3 || opt.GCC != "12" ||
-		len(opt.FixtureFail) != 1 || opt.Settings[EnvApps] != "redis" {
+		len(opt.FixtureFail) != 1 || opt.Settings["APPS"] != "redis" || opt.SettingsFrom["APPS"] != settings.Environment ||
+		opt.BuildCache != filepath.Join(env["STATE_DIR"], "fig08") || opt.Docker.LogDir != filepath.Join(env["STATE_DIR"], "logs") {
 		t.Errorf("options = %+v", opt)
 	}
-	for k, v := range map[string]string{EnvJobs: "0", EnvFixtureFail: "redis", EnvApps: "memcached"} {
+	for k, v := range map[string]string{"FIXTURE_FAIL": "redis", "APPS": "memcached", "VARIANTS": "fast"} {
 		t.Run(k, func(t *testing.T) {
-			t.Setenv(k, v)
-			if _, err := FromEnv(nil, false); err == nil || !strings.Contains(err.Error(), k+"=") {
+			bad := s
+			switch k {
+			case "FIXTURE_FAIL":
+				bad.FixtureFail = v
+			case "APPS":
+				bad.Apps = v
+			case "VARIANTS":
+				bad.Variants = v
+			}
+			if _, err := FromSettings(bad, nil, false); err == nil || !strings.Contains(err.Error(), k+"=") {
 				t.Errorf("%s=%s: %v", k, v, err)
 			}
 		})
 	}
-	t.Setenv(EnvJobs, "")
-	t.Setenv(EnvGCC, "9")
-	t.Setenv(EnvFixtureFail, "")
-	opt, _ = FromEnv(nil, false)
+	opt.GCC = "9"
 	if _, err := opt.withDefaults(); err == nil || !strings.Contains(err.Error(), "GCC=9") {
 		t.Errorf("GCC=9: %v", err)
 	}
