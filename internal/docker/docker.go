@@ -21,7 +21,6 @@ import (
 
 	"github.com/docker/docker/client"
 	"github.com/sirupsen/logrus"
-
 )
 
 // Labels put on everything this package creates.

@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
 )
 
 // ManifestPath is the source manifest, relative to the repository root.

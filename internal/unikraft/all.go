@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
+	"github.com/unikraft-eurosys21/artifact/internal/files"
 	"github.com/unikraft-eurosys21/artifact/internal/flock"
 )
 
@@ -148,13 +149,13 @@ func (e *BuildError) KeepRaw(dir, name string) error {
 }
 
 func keepRaw(dir, name, log, config string) error {
-	if err := copyFile(log, filepath.Join(dir, name+".log"), 0o644); err != nil {
+	if err := files.Copy(log, filepath.Join(dir, name+".log"), 0o644); err != nil {
 		return fmt.Errorf("unikraft: keep the build log of %s: %w", name, err)
 	}
 	if config == "" {
 		return nil
 	}
-	if err := copyFile(config, filepath.Join(dir, name+".config"), 0o644); err != nil {
+	if err := files.Copy(config, filepath.Join(dir, name+".config"), 0o644); err != nil {
 		return fmt.Errorf("unikraft: keep the .config of %s: %w", name, err)
 	}
 	return nil

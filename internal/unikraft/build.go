@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -23,6 +22,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
+	"github.com/unikraft-eurosys21/artifact/internal/files"
 )
 
 // Tree is a source tree of the cache: read-only, identified by its commit.
@@ -303,7 +303,7 @@ func (b *Builder) build(ctx context.Context, s Spec, jobs int) (*Image, error) {
 	if len(s.Steps) > 0 {
 		// What each patch did (offsets, fuzz) stays with the image.
 		img.StepsLog = filepath.Join(dir, "steps.log")
-		if err := copyFile(stepsLog, img.StepsLog, 0o644); err != nil {
+		if err := files.Copy(stepsLog, img.StepsLog, 0o644); err != nil {
 			return nil, fmt.Errorf("unikraft: %s: keep the log of the patch steps: %w", s.Name, err)
 		}
 		os.Remove(stepsLog)
@@ -387,7 +387,7 @@ func (b *Builder) stage(s Spec, work string) error {
 	}
 	for _, a := range s.Archives {
 		dst := filepath.Join(work, buildDir, filepath.FromSlash(strings.TrimPrefix(a.Path, "build/")))
-		if err := copyFile(a.File, dst, 0o644); err != nil {
+		if err := files.Copy(a.File, dst, 0o644); err != nil {
 			return fail(fmt.Errorf("place %s: %w", a.Path, err))
 		}
 	}
@@ -412,12 +412,12 @@ func (b *Builder) collect(s Spec, hash, work, dir, logPath string) (*Image, erro
 	if found == "" {
 		return nil, fmt.Errorf("the build succeeded but produced none of %s in its build directory (%s)", strings.Join(s.Kernel, ", "), listDir(filepath.Join(work, buildDir)))
 	}
-	if err := copyFile(filepath.Join(work, buildDir, found), filepath.Join(tmp, found), 0o755); err != nil {
+	if err := files.Copy(filepath.Join(work, buildDir, found), filepath.Join(tmp, found), 0o755); err != nil {
 		return nil, err
 	}
 	img.Kernel = filepath.Join(dir, found)
 	for _, x := range s.Extras {
-		if err := copyFile(filepath.Join(work, buildDir, x), filepath.Join(tmp, x), 0o755); err != nil {
+		if err := files.Copy(filepath.Join(work, buildDir, x), filepath.Join(tmp, x), 0o755); err != nil {
 			return nil, fmt.Errorf("expected build output %s: %w", x, err)
 		}
 		img.Extras[x] = filepath.Join(dir, x)
@@ -435,11 +435,11 @@ func (b *Builder) collect(s Spec, hash, work, dir, logPath string) (*Image, erro
 	if c, err := os.ReadFile(filepath.Join(work, compilerFile)); err == nil {
 		img.Compiler = strings.TrimSpace(string(c))
 	}
-	if err := copyFile(logPath, filepath.Join(tmp, "build.log"), 0o644); err != nil {
+	if err := files.Copy(logPath, filepath.Join(tmp, "build.log"), 0o644); err != nil {
 		return nil, err
 	}
 	img.Log = filepath.Join(dir, "build.log")
-	sum, err := fileSHA256(filepath.Join(tmp, found))
+	sum, err := files.SHA256(filepath.Join(tmp, found))
 	if err != nil {
 		return nil, err
 	}
@@ -491,7 +491,7 @@ func readImage(dir string) (*Image, error) {
 		return nil, err
 	}
 	// The kernel must still be there and unchanged (a cache is not a trusted place).
-	sum, err := fileSHA256(img.Kernel)
+	sum, err := files.SHA256(img.Kernel)
 	if err != nil || sum != img.KernelSHA256 {
 		return nil, errors.New("kernel missing or changed")
 	}
@@ -504,19 +504,6 @@ func writeImage(dir string, img *Image) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "image.json"), append(b, '\n'), 0o644)
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func listDir(dir string) string {

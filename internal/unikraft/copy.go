@@ -2,10 +2,11 @@ package unikraft
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/unikraft-eurosys21/artifact/internal/files"
 )
 
 // CopyTree copies the tree src (files, directories, symbolic links) to dst, which must not
@@ -38,35 +39,11 @@ func CopyTree(src, dst string) error {
 			}
 			return os.Symlink(link, target)
 		case info.Mode().IsRegular():
-			return copyFile(p, target, info.Mode().Perm()|0o600)
+			return files.Copy(p, target, info.Mode().Perm()|0o600)
 		default:
 			return fmt.Errorf("copy %s: %s is neither a file, a directory nor a symbolic link", src, p)
 		}
 	})
-}
-
-// copyFile copies src to dst (creating its directory) with mode perm.
-func copyFile(src, dst string, perm fs.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Chmod(dst, perm)
 }
 
 // RemoveAll removes path, first making directories writable where an unpacked archive left
