@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
 	"github.com/unikraft-eurosys21/artifact/internal/host"
+	"github.com/unikraft-eurosys21/artifact/internal/progress"
 	"github.com/unikraft-eurosys21/artifact/internal/rep"
 	"github.com/unikraft-eurosys21/artifact/internal/settings"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
@@ -36,13 +38,21 @@ var Aliases = map[string]interface{}{
 	"fig10":      Fig10.All,
 }
 
+// display shows the progress of the long steps (builds, boots) on stderr: live lines on a
+// terminal, timestamped milestones elsewhere. Logs and messages go through its Writer, so
+// that they are not drawn over the live lines.
+var display = progress.New(os.Stderr)
+
 func init() {
-	logrus.SetOutput(os.Stderr)
+	logrus.SetOutput(display.Writer())
 	logrus.SetLevel(logrus.InfoLevel)
 	if mg.Verbose() {
 		logrus.SetLevel(logrus.DebugLevel)
 	}
-	if !term.IsTerminal(int(os.Stderr.Fd())) {
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		// logrus sees the display's writer, not the terminal behind it.
+		logrus.SetFormatter(&logrus.TextFormatter{ForceColors: true})
+	} else {
 		logrus.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, DisableColors: true})
 	}
 }
@@ -178,9 +188,13 @@ func (Sources) Archive(ctx context.Context) error {
 // FIXTURE_FAIL=<image,…> makes fixture builds fail on purpose.
 type Fig08 mg.Namespace
 
-// All runs fig08:prepare, fig08:run, fig08:plot and fig08:verify in this order.
-func (Fig08) All(ctx context.Context) {
-	mg.SerialCtxDeps(ctx, Fig08.Prepare, Fig08.Run, Fig08.Plot, Fig08.Verify)
+// All runs fig08:prepare, fig08:run, fig08:plot and fig08:verify in this order. A run with
+// failed builds is still plotted and verified (the verdict shows them as FAIL), and then
+// the target fails.
+func (Fig08) All(ctx context.Context) error {
+	mg.SerialCtxDeps(ctx, Fig08.Prepare)
+	dir, err := runFig08(ctx)
+	return plotAndVerifyKept(ctx, "fig08", dir, err)
 }
 
 // Prepare fetches and verifies the pinned sources of the selected images (Unikraft 0.4, its
@@ -204,12 +218,21 @@ func (Fig08) Prepare(ctx context.Context) error {
 // daemon or Ctrl-C stops every build at once and keeps the partial run under
 // RESULTS_DIR/fig_08/failed/. Prints the build phase's wall time against the sum of the builds.
 func (Fig08) Run(ctx context.Context) error {
+	_, err := runFig08(ctx)
+	return err
+}
+
+// runFig08 is fig08:run; it returns the run directory when the run was kept as the latest.
+func runFig08(ctx context.Context) (string, error) {
 	opt, err := fig08Options()
 	if err != nil {
-		return err
+		return "", err
 	}
-	_, err = fig08pipeline.Run(ctx, opt)
-	return err
+	rep, err := fig08pipeline.Run(ctx, opt)
+	if rep == nil {
+		return "", err
+	}
+	return rep.RunDir, err
 }
 
 // Clean removes Figure 8's image cache (FIG08_BUILD_CACHE, real and fixture builds).
@@ -252,9 +275,13 @@ func (Fig08) Verify(ctx context.Context) error { return verifyFig(ctx, "fig08") 
 // (Solo5, Firecracker; QEMU falls back to its debug console) and for QEMU (1NIC)'s tap.
 type Fig10 mg.Namespace
 
-// All runs fig10:prepare, fig10:run, fig10:plot and fig10:verify in this order.
-func (Fig10) All(ctx context.Context) {
-	mg.SerialCtxDeps(ctx, Fig10.Prepare, Fig10.Run, Fig10.Plot, Fig10.Verify)
+// All runs fig10:prepare, fig10:run, fig10:plot and fig10:verify in this order. A run with
+// failed boots is still plotted and verified (the verdict shows them as FAIL), and then
+// the target fails.
+func (Fig10) All(ctx context.Context) error {
+	mg.SerialCtxDeps(ctx, Fig10.Prepare)
+	dir, err := runFig10(ctx)
+	return plotAndVerifyKept(ctx, "fig10", dir, err)
 }
 
 // Prepare fetches and verifies the pinned sources of the guests of VMMS, builds the
@@ -269,7 +296,7 @@ func (Fig10) Prepare(ctx context.Context) error {
 	_, err = fig10.Prepare(ctx, fig10.PrepareOptions{
 		VMMs: s.VMMs, Accel: s.Accel, Manifest: sources.ManifestPath, Sources: sourcesOptions(s), Containers: "containers",
 		Images: s.ImagesCache, GCC: s.GCC, FCGuest: s.FCGuest, Binaries: fig10Binaries(s), Docker: dockerOptions(s),
-		Log: logrus.StandardLogger().WithField("figure", fig10.Figure.Dir),
+		Log: logrus.StandardLogger().WithField("figure", fig10.Figure.Dir), Out: display.Writer(), Progress: display,
 	})
 	return err
 }
@@ -281,21 +308,26 @@ func (Fig10) Prepare(ctx context.Context) error {
 // that cannot run here is recorded as not run with the reason. Prints the results and the
 // harness overhead. ACCEL=kvm with an unusable KVM stops before the first boot.
 func (Fig10) Run(ctx context.Context) error {
+	_, err := runFig10(ctx)
+	return err
+}
+
+// runFig10 is fig10:run; it returns the run directory when the run was kept as the latest.
+func runFig10(ctx context.Context) (string, error) {
 	s, err := fig10Config()
 	if err != nil {
-		return err
+		return "", err
 	}
 	m, err := sources.ManifestFor(sources.ManifestPath, s.SourcesMirror)
 	if err != nil {
-		return err
+		return "", err
 	}
 	values, from := s.Record()
-	_, err = fig10.Run(ctx, fig10.RunOptions{VMMs: s.VMMs, Accel: s.Accel,
+	return fig10.Run(ctx, fig10.RunOptions{VMMs: s.VMMs, Accel: s.Accel,
 		Plan:       rep.Plan{Reps: s.Reps, Warmup: s.Warmup, Timeout: fig10.DefaultTimeout},
 		ResultsDir: s.ResultsDir, Images: s.ImagesCache, Fixture: m.Fixture, Strict: s.Strict,
 		FCGuest: s.FCGuest, Binaries: fig10Binaries(s), QEMUCPU: s.QEMUCPU, Observers: s.Observers,
-		Settings: values, SettingsFrom: from, Log: logrus.StandardLogger()})
-	return err
+		Settings: values, SettingsFrom: from, Log: logrus.StandardLogger(), Progress: display})
 }
 
 // Clean removes Figure 10's built guests from IMAGES_CACHE; sources, the toolchain image
@@ -364,7 +396,9 @@ func fig08Options() (fig08pipeline.Options, error) {
 	if err != nil {
 		return fig08pipeline.Options{}, err
 	}
-	return fig08pipeline.FromSettings(s, os.Stderr, mg.Verbose())
+	opt, err := fig08pipeline.FromSettings(s, display.Writer(), mg.Verbose())
+	opt.Progress = display
+	return opt, err
 }
 
 func plotOptions(s settings.Settings) experiments.Options {
@@ -376,7 +410,21 @@ func dockerOptions(s settings.Settings) docker.Options {
 }
 
 func sourcesOptions(s settings.Settings) sources.Options {
-	return sources.Options{Cache: s.SourcesCache, Mirror: s.SourcesMirror, Progress: os.Stderr}
+	return sources.Options{Cache: s.SourcesCache, Mirror: s.SourcesMirror, Progress: display.Writer()}
+}
+
+// plotAndVerifyKept ends a figure's all target after its run step: a run that was kept as
+// the latest (dir set, also when units of it failed) is plotted and verified, so the user
+// gets the plot and the verdict of what was measured; the run step's error comes first.
+// Without a kept run there is nothing new to plot: the run step's error alone.
+func plotAndVerifyKept(ctx context.Context, id, dir string, runErr error) error {
+	if dir == "" {
+		return runErr
+	}
+	if err := plotFig(ctx, id); err != nil {
+		return errors.Join(runErr, err)
+	}
+	return errors.Join(runErr, verifyFig(ctx, id))
 }
 
 func fig10Binaries(s settings.Settings) fig10.Binaries {

@@ -20,6 +20,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
+	"github.com/unikraft-eurosys21/artifact/internal/progress"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
 	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
@@ -48,6 +49,8 @@ type PrepareOptions struct {
 	Docker     docker.Options
 	Log        logrus.FieldLogger
 	Out        io.Writer // progress and the summary; os.Stderr when nil
+	// Progress shows the guest builds as they go; plain lines on Out when nil.
+	Progress *progress.Display
 }
 
 // Prepared is what the prepare step leaves for the run step (prepared[-<fixture>].json in
@@ -253,15 +256,28 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 	}
 
 	b := &unikraft.Builder{Docker: dc, Toolchain: tc, Cache: Dir(o.Images), Log: o.Log}
+	display := o.Progress
+	if display == nil {
+		display = progress.New(out)
+	}
+	task := display.Start("fig10 guests", len(guests), "guests")
+	defer task.Done()
 	for _, g := range guests {
 		spec, err := g.spec(ctx, set, env)
 		if err != nil {
 			return nil, err
 		}
 		img, err := b.Build(ctx, spec)
-		if err != nil {
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, fmt.Errorf("fig10: prepare interrupted while building the %s guest: %w", g.Key, context.Cause(ctx))
+		case err != nil && dc.Ping(context.WithoutCancel(ctx)) != nil:
+			return nil, fmt.Errorf("fig10: guest %s: %w", g.Key, unikraft.ErrDockerLost)
+		case err != nil:
+			task.Step(false)
 			return nil, err
 		}
+		task.Step(true)
 		state := "up to date"
 		if img.Built {
 			state = fmt.Sprintf("built in %.1f s", img.Seconds)

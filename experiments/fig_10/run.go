@@ -18,6 +18,7 @@ import (
 
 	"github.com/unikraft-eurosys21/artifact/internal/boottime"
 	"github.com/unikraft-eurosys21/artifact/internal/host"
+	"github.com/unikraft-eurosys21/artifact/internal/progress"
 	"github.com/unikraft-eurosys21/artifact/internal/rep"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/stats"
@@ -63,7 +64,13 @@ type RunOptions struct {
 	Tracefs   string // tracefs mount point for the ftrace observer ("" = default)
 	Log       logrus.FieldLogger
 	Out       io.Writer // the results table; os.Stdout when nil
+	// Progress shows each series' boots as they go; plain lines on Out when nil.
+	Progress *progress.Display
 }
+
+// ErrBootsFailed is what Run returns (wrapped, with the series) when boots were tried and
+// failed; the run is written, kept as the latest, and its verdict shows them as FAIL.
+var ErrBootsFailed = errors.New("boots failed")
 
 // Run boots the prepared guests Plan.Reps times on each selected VMM, in the paper's order,
 // each boot a fresh VMM process pinned to the chosen CPUs and watched by the observers, and
@@ -105,9 +112,9 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	committed := false
+	ended := false // committed, or kept in failed/ with an error that says where
 	defer func() {
-		if !committed {
+		if !ended {
 			dir := run.Abort()
 			log.WithField("step", "run").Warnf("run incomplete; what was measured is kept in %s", dir)
 		}
@@ -154,13 +161,21 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 			continue
 		}
 		st, err := r.series(ctx, v)
+		if err == nil && ctx.Err() != nil {
+			// Interrupted outside the boots (setting up a series): what the series said
+			// then is not about the host.
+			err = fmt.Errorf("%s: interrupted: %w", v.Key, context.Cause(ctx))
+		}
 		status.Series = append(status.Series, st)
 		if err != nil {
+			// An interrupt or a run-wide failure (disk full) stops the run at once; what
+			// was measured is kept in failed/, and the one message says where.
 			r.writeAll(&status)
 			m.Ended = time.Now().UTC()
 			m.Notes = append(m.Notes, "incomplete: "+err.Error())
 			run.WriteJSON("manifest.json", m)
-			return "", err
+			ended = true
+			return "", fmt.Errorf("fig10: run stopped: %w; what was measured is kept in %s", err, run.Abort())
 		}
 		switch st.Status {
 		case NotRun:
@@ -180,7 +195,8 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 		if err := run.WriteJSON("manifest.json", m); err != nil {
 			log.WithField("step", "run").Warn(err)
 		}
-		return "", fmt.Errorf("fig10: no VMM could be booted: %s", why)
+		ended = true
+		return "", fmt.Errorf("fig10: no VMM could be booted: %s; the run is kept in %s", why, run.Abort())
 	}
 	if err := run.WriteJSON("manifest.json", m); err != nil {
 		return "", err
@@ -189,14 +205,33 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	committed = true
+	ended = true
 	r.printTable(out, dir, &status)
 	if o.Strict {
 		if why := reasons(status); why != "" {
 			return dir, fmt.Errorf("fig10: STRICT=1 and not every VMM ran: %s", why)
 		}
 	}
+	if why := failures(status); why != "" {
+		return dir, fmt.Errorf("fig10: %s; the run is kept in %s, and its verdict (go tool mage fig10:verify) shows the failures as FAIL: %w",
+			why, dir, ErrBootsFailed)
+	}
 	return dir, nil
+}
+
+// failures lists the series that were tried and failed, or had failed boots: a boot that
+// was tried and failed fails the run step (a series the host cannot run does not).
+func failures(st RunStatus) string {
+	var out []string
+	for _, s := range st.Series {
+		switch {
+		case s.Status == Failed:
+			out = append(out, s.VMM+" failed: "+s.Reason)
+		case s.Status == Ran && s.Failed > 0:
+			out = append(out, fmt.Sprintf("%s: %d of %d boots failed", s.VMM, s.Failed, s.Planned))
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // reasons lists the selected VMMs that did not run, or whose boots failed, with why.
@@ -326,11 +361,17 @@ func (r *runner) series(ctx context.Context, v VMM) (SeriesStatus, error) {
 	}
 	fmt.Fprintf(outOr(r.o.Out), "fig10: %s: %d boots (+%d warm-up), observers %s, CPUs %s\n",
 		v.Label, plan.Reps, plan.Warmup, strings.Join(st.Observers, "+"), host.FormatCPUList(st.CPUs))
+	task := r.progress().Start(v.Label, plan.Reps, "boots")
+	defer task.Done()
+	outer := ctx
 	res, runErr := rep.Run(ctx, plan, func(ctx context.Context, rp rep.Rep) (boottime.Boot, error) {
 		b, err := boottime.Run(ctx, s.target, s.obs, boottime.Options{Markers: s.markers, Accel: r.o.Accel, Timeout: plan.Timeout,
 			Raw: rp.Raw, Base: plan.Base, StopAfterMain: g.HaltsAfterMain})
 		if rp.Raw != "" {
 			err = errors.Join(err, b.WriteJSON(rp.Raw))
+		}
+		if !rp.Warmup && outer.Err() == nil {
+			task.Step(err == nil)
 		}
 		return b, err
 	})
@@ -666,6 +707,14 @@ func runnable(ctx context.Context, bin string, arg string) string {
 func memlockUnlimited() bool {
 	var l unix.Rlimit
 	return unix.Getrlimit(unix.RLIMIT_MEMLOCK, &l) == nil && l.Cur == unix.RLIM_INFINITY
+}
+
+// progress is the display of the boots: RunOptions.Progress, else plain lines on Out.
+func (r *runner) progress() *progress.Display {
+	if r.o.Progress == nil {
+		r.o.Progress = progress.New(outOr(r.o.Out))
+	}
+	return r.o.Progress
 }
 
 func outOr(w io.Writer) io.Writer {

@@ -13,6 +13,7 @@ import (
 
 	fig08 "github.com/unikraft-eurosys21/artifact/experiments/fig_08"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
+	"github.com/unikraft-eurosys21/artifact/internal/progress"
 	"github.com/unikraft-eurosys21/artifact/internal/settings"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
 )
@@ -40,9 +41,11 @@ type Options struct {
 	// fixture's stand-in Unikraft knows. Refused with real sources.
 	FixtureFail []fig08.Image
 	// Out receives progress and the summary lines; os.Stderr when nil.
-	Out     io.Writer
-	Verbose bool
-	Log     logrus.FieldLogger
+	Out io.Writer
+	// Progress shows the builds as they end; plain lines on Out when nil.
+	Progress *progress.Display
+	Verbose  bool
+	Log      logrus.FieldLogger
 	// Docker are the options of the Docker connection (build-log folder, debootstrap
 	// mirror); Verbose, Out and Log are taken from these options.
 	Docker docker.Options

@@ -22,6 +22,7 @@ import (
 
 	fig08 "github.com/unikraft-eurosys21/artifact/experiments/fig_08"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
+	"github.com/unikraft-eurosys21/artifact/internal/progress"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
 	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
@@ -157,12 +158,18 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 
 	b := &unikraft.Builder{Docker: c, Toolchain: tool, Cache: filepath.Join(opt.BuildCache, kind), Jobs: opt.makeJobs,
 		Log: opt.Log.WithField("figure", Figure), NoFetchPrepare: opt.noSerialPrepare}
-	rec := &recorder{opt: opt, raw: run.RawDir(), images: map[string]fig08.Image{}, outcomes: map[fig08.Image]outcome{}}
+	display := opt.Progress
+	if display == nil {
+		display = progress.New(opt.Out)
+	}
+	rec := &recorder{opt: opt, raw: run.RawDir(), images: map[string]fig08.Image{}, outcomes: map[fig08.Image]outcome{},
+		task: display.Start("fig08 builds", len(specs), "images")}
 	for _, p := range plans {
 		rec.images[p.Image.Key()] = p.Image
 	}
 	start := time.Now()
 	_, err = b.BuildAll(ctx, specs, opt.Jobs, rec.done)
+	rec.task.Done()
 	phase := rec.phase(opt.Jobs, b.MakeJobs(min(opt.Jobs, len(specs))), len(plans), time.Since(start))
 	if err != nil {
 		man.Notes = append(man.Notes, "stopped: "+err.Error())
@@ -247,7 +254,8 @@ type recorder struct {
 	raw      string
 	images   map[string]fig08.Image // spec name → image
 	outcomes map[fig08.Image]outcome
-	mu       sync.Mutex // BuildAll calls done one at a time; phase may be read after
+	task     *progress.Task // counts the images as their builds end
+	mu       sync.Mutex     // BuildAll calls done one at a time; phase may be read after
 }
 
 // done is BuildAll's callback.
@@ -257,6 +265,7 @@ func (r *recorder) done(res unikraft.Result) {
 	r.mu.Lock()
 	r.outcomes[r.images[key]] = o
 	r.mu.Unlock()
+	r.task.Step(o.err == nil)
 }
 
 func (r *recorder) outcome(key string, res unikraft.Result) outcome {
