@@ -27,6 +27,7 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/boottime"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/host"
+	"github.com/unikraft-eurosys21/artifact/internal/progress"
 	"github.com/unikraft-eurosys21/artifact/internal/rep"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
@@ -550,4 +551,110 @@ func TestAPatchThatDoesNotApplyStopsTheGuestBuild(t *testing.T) {
 			t.Errorf("the error does not say %q:\n%v", want, err)
 		}
 	}
+}
+
+// A boot that was tried and failed fails the run step, also on a FIXTURE under TCG, where
+// the timings are not judged: here QEMU (1NIC) boots the hang variant's guest, which stops
+// after its entry marker, and QEMU (MicroVM) the normal one. The run is written and kept as
+// the latest (so it can be plotted and verified), its verdict has a FAIL row, and Run
+// returns ErrBootsFailed.
+func TestAFailedSeriesFailsTheRunAfterWritingIt(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("QEMU (1NIC) needs root for its tap device")
+	}
+	images, pr, _ := prepared(t, QEMUMicroVM)
+	_, hang, _ := preparedWith(t, fixture.Options{HangAfterEntry: true}, QEMU, QEMU1NIC)
+	// The normal fixture's index with the hanging guest for QEMU (1NIC): both images were
+	// built by prepare from their fixture's sources.
+	pr.Guests["qemu1nic"] = hang.Guests["qemu1nic"]
+	if err := results.WriteJSONAtomic(preparedPath(images, pr.Fixture), pr); err != nil {
+		t.Fatal(err)
+	}
+	resultsDir := t.TempDir()
+	var table, shown bytes.Buffer
+	dir, err := Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM, QEMU1NIC}, Accel: vmm.TCG,
+		Plan: rep.Plan{Reps: 4, Timeout: 3 * time.Second}, ResultsDir: resultsDir, Images: images, Fixture: pr.Fixture,
+		Log: quiet(), Out: &table, Progress: progress.NewWith(&shown, progress.Options{})})
+	if !errors.Is(err, ErrBootsFailed) || !strings.Contains(err.Error(), "qemu1nic failed: 3 consecutive repetitions stopped the same way") {
+		t.Fatalf("err = %v\n%s", err, table.String())
+	}
+	checkNothingLeft(t)
+	latest, lerr := results.LatestDir(resultsDir, Figure.Dir)
+	if dir == "" || lerr != nil || latest != dir {
+		t.Fatalf("the run is not kept as the latest: dir %q, latest %q (%v)", dir, latest, lerr)
+	}
+	for _, want := range []string{"QEMU (MicroVM): 4/4 boots, in ", "QEMU (1NIC): 3/4 boots, 3 failed, stopped, in "} {
+		if !strings.Contains(shown.String(), want) {
+			t.Errorf("progress does not show %q:\n%s", want, shown.String())
+		}
+	}
+	d, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := verify.New("fig10", dir)
+	d.Verify(r)
+	verdict := map[string]verify.Verdict{}
+	for _, row := range r.Rows {
+		verdict[row.Series] = row.Verdict
+	}
+	if verdict["every boot on QEMU (1NIC) succeeded"] != verify.Fail || verdict["every boot on QEMU (MicroVM) succeeded"] != verify.OK {
+		t.Errorf("verdict: %v", verdict)
+	}
+	if verdict["QEMU (MicroVM) total"] != verify.Skip {
+		t.Errorf("a FIXTURE timing was judged: %v", verdict["QEMU (MicroVM) total"])
+	}
+	if r.Err(false) == nil {
+		t.Error("the verdict of a run with failed boots passes")
+	}
+}
+
+// An interrupt (Ctrl-C cancels the context) stops the run at once, mid-series: one error
+// says so and where the partial run is kept (failed/), with the boots measured until then.
+func TestAnInterruptStopsTheRunAndKeepsItInFailed(t *testing.T) {
+	images, pr, _ := prepared(t, QEMUMicroVM)
+	resultsDir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The display's milestone at 2 of 10 boots stands for the user pressing Ctrl-C.
+	shown := &cancelAt{text: "QEMU (MicroVM): 2/10 boots", cancel: cancel}
+	_, err := Run(ctx, RunOptions{VMMs: []string{QEMUMicroVM, QEMU}, Accel: vmm.TCG,
+		Plan: rep.Plan{Reps: 10, Timeout: time.Minute}, ResultsDir: resultsDir, Images: images, Fixture: pr.Fixture,
+		Log: quiet(), Out: io.Discard, Progress: progress.NewWith(shown, progress.Options{})})
+	kept, _ := filepath.Glob(filepath.Join(resultsDir, Figure.Dir, "failed", "*"))
+	if len(kept) != 1 {
+		t.Fatalf("failed runs kept: %v (err %v)", kept, err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "interrupted after 2 of 10 repetitions") || !strings.Contains(err.Error(), "kept in "+kept[0]) {
+		t.Fatalf("err = %v", err)
+	}
+	checkNothingLeft(t)
+	if _, lerr := results.LatestDir(resultsDir, Figure.Dir); !errors.Is(lerr, results.ErrNoRun) {
+		t.Errorf("an interrupted run became the latest: %v", lerr)
+	}
+	raw, _ := filepath.Glob(filepath.Join(kept[0], "raw", QEMUMicroVM, "rep-*.console.log"))
+	if len(raw) < 2 {
+		t.Errorf("the boots measured before the interrupt were not kept: %v", raw)
+	}
+	st, err := ReadStatus(kept[0])
+	if err != nil || st == nil {
+		t.Fatalf("series.json of the interrupted run: %v", err)
+	}
+	if _, ok := st.Get(QEMU); ok {
+		t.Error("the series after the interrupt ran")
+	}
+}
+
+// cancelAt is a display's writer that cancels when it is shown text.
+type cancelAt struct {
+	bytes.Buffer
+	text   string
+	cancel context.CancelFunc
+}
+
+func (c *cancelAt) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), c.text) {
+		c.cancel()
+	}
+	return c.Buffer.Write(p)
 }
