@@ -288,6 +288,7 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		}
 		pr.Guests[g.Key] = img
 	}
+	task.Done()
 	if _, ok := pr.Guests[GuestOf(Firecracker, o.FCGuest).Key]; ok {
 		r, _ := set.Get(FirecrackerSource)
 		if pr.Firecracker, err = extractFirecracker(r, Dir(o.Images)); err != nil {
