@@ -223,7 +223,7 @@ func boots(ns []int) string {
 func tooltip(label string, v, g, t stats.Summary) string {
 	line := func(what string, s stats.Summary) string {
 		return fmt.Sprintf("%s: mean %s ms (95%% CI ±%s), median %s, min–max %s–%s",
-			what, ms(s.Mean), ms(s.CI95), ms(s.Median), ms(s.Min), ms(s.Max))
+			what, Millis(s.Mean), Millis(s.CI95), Millis(s.Median), Millis(s.Min), Millis(s.Max))
 	}
 	return strings.Join([]string{
 		fmt.Sprintf("<b>%s</b> (%d boots)", label, t.N),
@@ -231,8 +231,8 @@ func tooltip(label string, v, g, t stats.Summary) string {
 	}, "<br/>")
 }
 
-// ms formats a duration given in µs as ms with four significant digits.
-func ms(us float64) string { return strconv.FormatFloat(us/1000, 'g', 4, 64) }
+// Millis formats a duration given in µs as ms with four significant digits.
+func Millis(us float64) string { return strconv.FormatFloat(us/1000, 'g', 4, 64) }
 
 // extra completes the option where go-echarts has no field: bars start at the axis floor
 // (ECharts starts bars on a log axis at 1, which would draw the guest part downwards from

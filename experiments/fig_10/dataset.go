@@ -1,7 +1,6 @@
 package fig10
 
 import (
-	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,13 +13,6 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/stats"
 )
-
-// paperFS holds the paper's recorded data (copied unmodified from the original artifact's
-// paperresults/), built into the binary so the figure can be drawn and a run judged without
-// the source tree.
-//
-//go:embed paper
-var paperFS embed.FS
 
 // NotRun is the reason given for a VMM without a result file in a run directory.
 const NotRun = "not run"
@@ -76,7 +68,7 @@ func Paper() (*Dataset, error) {
 	d := &Dataset{Provenance: figure.Paper}
 	for _, v := range VMMs {
 		name := path.Join("paper", "results", v.File())
-		f, err := paperFS.Open(name)
+		f, err := PaperFiles().Open(path.Join("results", v.File()))
 		if err != nil {
 			return nil, fmt.Errorf("fig10: the paper's data for %s is missing from the build (%s): %w", v.Label, name, err)
 		}

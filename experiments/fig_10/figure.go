@@ -7,7 +7,29 @@
 // directory; chart.go and verify.go draw and judge a dataset.
 package fig10
 
-import "github.com/unikraft-eurosys21/artifact/internal/figure"
+import (
+	"embed"
+	"io/fs"
+
+	"github.com/unikraft-eurosys21/artifact/internal/figure"
+)
+
+// paperFS holds the paper's recorded data (copied unmodified from the original artifact's
+// paperresults/ and support-configs/), built into the binary so the figure can be drawn, a
+// run judged and the guests configured without the source tree.
+//
+//go:embed paper
+var paperFS embed.FS
+
+// PaperFiles are the paper's recorded files: results/<vmm>.csv and support-configs/ (the
+// guests' configurations, used by the pipeline).
+func PaperFiles() fs.FS {
+	sub, err := fs.Sub(paperFS, "paper")
+	if err != nil {
+		panic(err) // "paper" is a valid path, embedded at build time
+	}
+	return sub
+}
 
 // VMM is one series of the figure: a VMM (or VMM configuration) the guest boots on.
 type VMM struct {
