@@ -44,7 +44,7 @@ func partialMirror(t *testing.T) (string, []string) {
 	if _, err := fixture.WriteMirror(context.Background(), dir); err != nil {
 		t.Fatal(err)
 	}
-	real, err := sources.Load(filepath.Join("..", "..", sources.ManifestPath))
+	real, err := sources.Load(filepath.Join("..", "..", "..", sources.ManifestPath))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,9 +85,9 @@ func TestPrepareWithPartialMirror(t *testing.T) {
 	prepare := func(accel string) (*Prepared, string, error) {
 		var out bytes.Buffer
 		pr, err := Prepare(context.Background(), PrepareOptions{VMMs: []string{fig10.QEMU, fig10.Solo5, fig10.Firecracker}, Accel: accel,
-			Manifest:   filepath.Join("..", "..", sources.ManifestPath),
+			Manifest:   filepath.Join("..", "..", "..", sources.ManifestPath),
 			Sources:    sources.Options{Cache: filepath.Join(root, "sources"), Mirror: mirror, Log: quiet()},
-			Containers: filepath.Join("..", "..", "containers"), Images: filepath.Join(root, "images"),
+			Containers: filepath.Join("..", "..", "..", "containers"), Images: filepath.Join(root, "images"),
 			Docker: docker.Options{Log: quiet(), Out: io.Discard, LogDir: filepath.Join(root, "logs")}, Log: quiet(), Out: &out})
 		if err != nil && strings.Contains(err.Error(), "cannot reach the Docker daemon") && os.Getenv("CI") == "" {
 			t.Skipf("no Docker daemon: %v", err)
@@ -104,7 +104,7 @@ func TestPrepareWithPartialMirror(t *testing.T) {
 	}
 	// One message names them all, each with its upstream and place in a mirror.
 	for _, n := range lacks {
-		s, _ := sources.Load(filepath.Join("..", "..", sources.ManifestPath))
+		s, _ := sources.Load(filepath.Join("..", "..", "..", sources.ManifestPath))
 		src, _ := s.Source(n)
 		if !strings.Contains(out, "- "+n+":") {
 			t.Errorf("the prepare message does not name %s:\n%s", n, out)

@@ -111,7 +111,7 @@ func TestAnAdaptationOfALineThatIsNotThereFails(t *testing.T) {
 // The repository's manifest pins every source the guests need, the Firecracker release by
 // sha256.
 func TestTheManifestPinsEverySourceOfTheGuests(t *testing.T) {
-	m, err := sources.Load(filepath.Join("..", "..", sources.ManifestPath))
+	m, err := sources.Load(filepath.Join("..", "..", "..", sources.ManifestPath))
 	if err != nil {
 		t.Fatal(err)
 	}

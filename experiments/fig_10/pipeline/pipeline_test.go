@@ -63,9 +63,9 @@ func preparedWith(t *testing.T, fo fixture.Options, vmms ...string) (images stri
 	}
 	images = filepath.Join(root, "images")
 	out = &bytes.Buffer{}
-	opt := PrepareOptions{VMMs: vmms, Manifest: filepath.Join("..", "..", sources.ManifestPath),
+	opt := PrepareOptions{VMMs: vmms, Manifest: filepath.Join("..", "..", "..", sources.ManifestPath),
 		Sources:    sources.Options{Cache: filepath.Join(root, "sources"), Mirror: m.Dir, Log: quiet()},
-		Containers: filepath.Join("..", "..", "containers"), Images: images,
+		Containers: filepath.Join("..", "..", "..", "containers"), Images: images,
 		Docker: docker.Options{Log: quiet(), Out: io.Discard, LogDir: filepath.Join(root, "logs")}, Log: quiet(), Out: out}
 	pr, err = Prepare(ctx, opt)
 	if err != nil && strings.Contains(err.Error(), "cannot reach the Docker daemon") && os.Getenv("CI") == "" {
@@ -359,7 +359,7 @@ func TestPrepareSaysWhatAFixtureCannotProvide(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Prepare(context.Background(), PrepareOptions{VMMs: []string{fig10.Solo5, fig10.Firecracker},
-		Manifest: filepath.Join("..", "..", sources.ManifestPath), Sources: sources.Options{Mirror: m.Dir, Cache: t.TempDir()},
+		Manifest: filepath.Join("..", "..", "..", sources.ManifestPath), Sources: sources.Options{Mirror: m.Dir, Cache: t.TempDir()},
 		Images: t.TempDir(), Log: quiet(), Out: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "no guest of VMMS=solo5,firecracker can be prepared") ||
 		!strings.Contains(err.Error(), "provides no unikraft-firecracker, firecracker") {
@@ -504,7 +504,7 @@ func TestAPatchThatDoesNotApplyStopsTheGuestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	man, err := sources.ManifestFor(filepath.Join("..", "..", sources.ManifestPath), m.Dir)
+	man, err := sources.ManifestFor(filepath.Join("..", "..", "..", sources.ManifestPath), m.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -525,7 +525,7 @@ func TestAPatchThatDoesNotApplyStopsTheGuestBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dc.Close()
-	tc, err := dc.BuildRecipe(ctx, filepath.Join("..", "..", "containers"), ToolchainRecipe)
+	tc, err := dc.BuildRecipe(ctx, filepath.Join("..", "..", "..", "containers"), ToolchainRecipe)
 	if err != nil {
 		t.Fatal(err)
 	}
