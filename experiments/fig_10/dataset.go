@@ -149,6 +149,24 @@ func Load(runDir string) (*Dataset, error) {
 	return d, nil
 }
 
+// Write writes the result file <vmm>.csv of every series with boots into dir (a run
+// directory), each atomically, in the paper's format; it tries every file and returns the
+// errors of all that failed.
+func (d *Dataset) Write(dir string) error {
+	var errs []error
+	for _, s := range d.Series {
+		if len(s.Boots) == 0 {
+			continue
+		}
+		b, err := FormatTSV(s.Boots)
+		if err == nil {
+			err = results.WriteFileAtomic(filepath.Join(dir, s.File()), b, 0o644)
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
 // Calibrating lists the labels of the series that ran and whose guest part includes the
 // PIT calibration of a guest without the TSC-frequency leaf (see Series.NoTSCLeaf).
 func (d *Dataset) Calibrating() []string {

@@ -2,9 +2,12 @@
 // takes to boot on five VMMs, split into the time the VMM spends before the guest's
 // platform entry and the time the guest spends from there to main().
 //
-// This file names the VMMs (the figure's series) and the figure; tsv.go reads and writes
-// the original artifact's per-VMM result files; dataset.go loads the paper's data or a run
-// directory; chart.go and verify.go draw and judge a dataset.
+// This file names the VMMs (the figure's series), the figure and the paper's embedded data;
+// dataset.go loads the paper's data or a run directory and writes the result files; tsv.go
+// reads and writes the original artifact's per-VMM result files, status.go series.json (what
+// ran and why not) and extended.go extended.csv (every phase of every observer); chart.go
+// and verify.go draw and judge a dataset. The pipeline/ package builds the guests and boots
+// them.
 package fig10
 
 import (

@@ -679,14 +679,13 @@ func outOr(w io.Writer) io.Writer {
 // writeAll writes the run's files: result files, extended.csv, series.json, summary.json.
 func (r *runner) writeAll(status *fig10.RunStatus) error {
 	var errs []error
-	for key, rows := range r.csv {
-		v, _ := fig10.LookupVMM(key)
-		b, err := fig10.FormatTSV(rows)
-		if err == nil {
-			err = r.run.WriteFile(v.File(), b)
+	measured := &fig10.Dataset{}
+	for _, v := range fig10.VMMs {
+		if rows, ok := r.csv[v.Key]; ok {
+			measured.Series = append(measured.Series, fig10.Series{VMM: v, Boots: rows})
 		}
-		errs = append(errs, err)
 	}
+	errs = append(errs, measured.Write(r.run.Dir()))
 	b, err := fig10.FormatExtended(r.extended)
 	if err == nil {
 		err = r.run.WriteFile(fig10.ExtendedFile, b)
