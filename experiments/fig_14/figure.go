@@ -7,6 +7,11 @@
 // of that contract: ParseTrace reads the gdb logs with parse.py's bucketing rules, and
 // WriteCSV/ReadCSV (csv.go) speak the paper's CSV format byte for byte, so a run of this bundle can be
 // checked by the paper's own scripts and the paper's raw data can be re-derived by this code.
+//
+// figure.go holds the figure, its series (allocators, components) and the paper's embedded
+// data; dataset.go the Dataset (Load, Paper, FromRaw, Write); trace.go and csv.go one file
+// format each; chart.go draws and verify.go judges a dataset. The figure has no pipeline
+// yet: it redraws and verifies the paper's data.
 package fig14
 
 import (
