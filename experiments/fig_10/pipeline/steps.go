@@ -1,3 +1,8 @@
+// Package pipeline measures Figure 10: it builds the hello-world guests of the selected VMMs
+// from pinned sources with the one Unikraft builder (internal/unikraft) in the toolchain
+// image (prepare.go, guests.go), checks what this host can run (feasible.go), and boots
+// each guest REPS times, one fresh pinned VMM process per boot, timed by the host's
+// observers, into a run directory that the fig10 package plots and verifies (run.go).
 package pipeline
 
 import (
