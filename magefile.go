@@ -18,14 +18,11 @@ import (
 	"golang.org/x/term"
 
 	"github.com/unikraft-eurosys21/artifact/experiments"
-	fig08pipeline "github.com/unikraft-eurosys21/artifact/experiments/fig_08/pipeline"
-	fig10 "github.com/unikraft-eurosys21/artifact/experiments/fig_10"
 	"github.com/unikraft-eurosys21/artifact/internal/boottime"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
 	"github.com/unikraft-eurosys21/artifact/internal/host"
 	"github.com/unikraft-eurosys21/artifact/internal/progress"
-	"github.com/unikraft-eurosys21/artifact/internal/rep"
 	"github.com/unikraft-eurosys21/artifact/internal/settings"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
 )
@@ -193,20 +190,14 @@ type Fig08 mg.Namespace
 // the target fails.
 func (Fig08) All(ctx context.Context) error {
 	mg.SerialCtxDeps(ctx, Fig08.Prepare)
-	dir, err := runFig08(ctx)
+	dir, err := runFig(ctx, "fig08")
 	return plotAndVerifyKept(ctx, "fig08", dir, err)
 }
 
 // Prepare fetches and verifies the pinned sources of the selected images (Unikraft 0.4, its
 // libraries, the archives they would download) and builds the toolchain image. With both
 // cached it takes seconds and needs no network.
-func (Fig08) Prepare(ctx context.Context) error {
-	opt, err := fig08Options()
-	if err != nil {
-		return err
-	}
-	return fig08pipeline.Prepare(ctx, opt)
-}
+func (Fig08) Prepare(ctx context.Context) error { return prepareFig(ctx, "fig08") }
 
 // Run builds the selected images from their kraft.yaml (plain Unikraft make build, no
 // kraft), JOBS at once, each in its own directory and container, and measures them:
@@ -218,36 +209,13 @@ func (Fig08) Prepare(ctx context.Context) error {
 // daemon or Ctrl-C stops every build at once and keeps the partial run under
 // RESULTS_DIR/fig_08/failed/. Prints the build phase's wall time against the sum of the builds.
 func (Fig08) Run(ctx context.Context) error {
-	_, err := runFig08(ctx)
+	_, err := runFig(ctx, "fig08")
 	return err
-}
-
-// runFig08 is fig08:run; it returns the run directory when the run was kept as the latest.
-func runFig08(ctx context.Context) (string, error) {
-	opt, err := fig08Options()
-	if err != nil {
-		return "", err
-	}
-	rep, err := fig08pipeline.Run(ctx, opt)
-	if rep == nil {
-		return "", err
-	}
-	return rep.RunDir, err
 }
 
 // Clean removes Figure 8's image cache (FIG08_BUILD_CACHE, real and fixture builds).
 // Measured runs under RESULTS_DIR, sources, toolchain images and plots are kept.
-func (Fig08) Clean() error {
-	opt, err := fig08Options()
-	if err != nil {
-		return err
-	}
-	removed, err := fig08pipeline.Clean(opt)
-	for _, d := range removed {
-		fmt.Fprintln(os.Stderr, "fig08: removed", d)
-	}
-	return err
-}
+func (Fig08) Clean(ctx context.Context) error { return cleanFig(ctx, "fig08") }
 
 // Plot writes plots/fig_08_unikraft-image-size.svg/.html. FROM=latest (default) plots the
 // newest run under RESULTS_DIR (default results/), FROM=paper the paper's data, FROM=<run
@@ -280,7 +248,7 @@ type Fig10 mg.Namespace
 // the target fails.
 func (Fig10) All(ctx context.Context) error {
 	mg.SerialCtxDeps(ctx, Fig10.Prepare)
-	dir, err := runFig10(ctx)
+	dir, err := runFig(ctx, "fig10")
 	return plotAndVerifyKept(ctx, "fig10", dir, err)
 }
 
@@ -288,18 +256,7 @@ func (Fig10) All(ctx context.Context) error {
 // toolchain image and the guests in it (the boot markers inserted by a build step), and
 // extracts the pinned Firecracker release; everything is cached by content, so a second
 // prepare rebuilds nothing. -v shows the build output.
-func (Fig10) Prepare(ctx context.Context) error {
-	s, err := fig10Config()
-	if err != nil {
-		return err
-	}
-	_, err = fig10.Prepare(ctx, fig10.PrepareOptions{
-		VMMs: s.VMMs, Accel: s.Accel, Manifest: sources.ManifestPath, Sources: sourcesOptions(s), Containers: "containers",
-		Images: s.ImagesCache, GCC: s.GCC, FCGuest: s.FCGuest, Binaries: fig10Binaries(s), Docker: dockerOptions(s),
-		Log: logrus.StandardLogger().WithField("figure", fig10.Figure.Dir), Out: display.Writer(), Progress: display,
-	})
-	return err
-}
+func (Fig10) Prepare(ctx context.Context) error { return prepareFig(ctx, "fig10") }
 
 // Run boots each prepared guest REPS times on each VMM of VMMS, a fresh pinned VMM process
 // per boot, timed on the host (ftrace as root under KVM, else QEMU's debug console;
@@ -308,37 +265,13 @@ func (Fig10) Prepare(ctx context.Context) error {
 // that cannot run here is recorded as not run with the reason. Prints the results and the
 // harness overhead. ACCEL=kvm with an unusable KVM stops before the first boot.
 func (Fig10) Run(ctx context.Context) error {
-	_, err := runFig10(ctx)
+	_, err := runFig(ctx, "fig10")
 	return err
-}
-
-// runFig10 is fig10:run; it returns the run directory when the run was kept as the latest.
-func runFig10(ctx context.Context) (string, error) {
-	s, err := fig10Config()
-	if err != nil {
-		return "", err
-	}
-	m, err := sources.ManifestFor(sources.ManifestPath, s.SourcesMirror)
-	if err != nil {
-		return "", err
-	}
-	values, from := s.Record()
-	return fig10.Run(ctx, fig10.RunOptions{VMMs: s.VMMs, Accel: s.Accel,
-		Plan:       rep.Plan{Reps: s.Reps, Warmup: s.Warmup, Timeout: fig10.DefaultTimeout},
-		ResultsDir: s.ResultsDir, Images: s.ImagesCache, Fixture: m.Fixture, Strict: s.Strict,
-		FCGuest: s.FCGuest, Binaries: fig10Binaries(s), QEMUCPU: s.QEMUCPU, Observers: s.Observers,
-		Settings: values, SettingsFrom: from, Log: logrus.StandardLogger(), Progress: display})
 }
 
 // Clean removes Figure 10's built guests from IMAGES_CACHE; sources, the toolchain image
 // and results are kept.
-func (Fig10) Clean() error {
-	s, err := config()
-	if err != nil {
-		return err
-	}
-	return fig10.Clean(s.ImagesCache, os.Stdout)
-}
+func (Fig10) Clean(ctx context.Context) error { return cleanFig(ctx, "fig10") }
 
 // Plot writes plots/fig_10_unikraft-boot.svg/.html. FROM=latest (default) plots the newest
 // run under RESULTS_DIR (default results/), FROM=paper the paper's data, FROM=<run id or
@@ -381,26 +314,6 @@ func (Fig22) Verify(ctx context.Context) error { return verifyFig(ctx, "fig22") 
 // stops the first target that asks, before it does anything.
 var config = sync.OnceValues(settings.FromEnv)
 
-// fig10Config is config with the VMMs and the Firecracker guest checked against fig10's.
-func fig10Config() (settings.Settings, error) {
-	s, err := config()
-	if err != nil {
-		return s, err
-	}
-	return s, fig10.CheckSettings(s.VMMs, s.FCGuest)
-}
-
-// fig08Options are the fig08 targets' options from the settings.
-func fig08Options() (fig08pipeline.Options, error) {
-	s, err := config()
-	if err != nil {
-		return fig08pipeline.Options{}, err
-	}
-	opt, err := fig08pipeline.FromSettings(s, display.Writer(), mg.Verbose())
-	opt.Progress = display
-	return opt, err
-}
-
 func plotOptions(s settings.Settings) experiments.Options {
 	return experiments.Options{From: s.From, ResultsDir: s.ResultsDir, PlotsDir: s.PlotsDir, Strict: s.Strict, EChartsDir: s.EChartsDir}
 }
@@ -427,10 +340,6 @@ func plotAndVerifyKept(ctx context.Context, id, dir string, runErr error) error 
 	return errors.Join(runErr, verifyFig(ctx, id))
 }
 
-func fig10Binaries(s settings.Settings) fig10.Binaries {
-	return fig10.Binaries{QEMU: s.QEMU, Solo5HVT: s.Solo5HVT, Firecracker: s.Firecracker}
-}
-
 func plotFig(ctx context.Context, id string) error {
 	fig, s, err := figAndSettings(id)
 	if err != nil {
@@ -445,6 +354,44 @@ func verifyFig(ctx context.Context, id string) error {
 		return err
 	}
 	return experiments.Verify(ctx, s, os.Stdout, fig)
+}
+
+func prepareFig(ctx context.Context, id string) error { return stepFig(ctx, id, experiments.Prepare) }
+
+func cleanFig(ctx context.Context, id string) error { return stepFig(ctx, id, experiments.Clean) }
+
+// runFig runs figure id's run step; it returns the run directory when the run was kept as
+// the latest (also when units of it failed).
+func runFig(ctx context.Context, id string) (string, error) {
+	s, fig, err := settingsAndFig(id)
+	if err != nil {
+		return "", err
+	}
+	return experiments.Run(ctx, s, console(), fig)
+}
+
+// stepFig runs one step of figure id's pipeline with the settings.
+func stepFig(ctx context.Context, id string, step func(context.Context, settings.Settings, figure.Console, figure.Figure) error) error {
+	s, fig, err := settingsAndFig(id)
+	if err != nil {
+		return err
+	}
+	return step(ctx, s, console(), fig)
+}
+
+func settingsAndFig(id string) (settings.Settings, figure.Figure, error) {
+	s, err := config()
+	if err != nil {
+		return s, figure.Figure{}, err
+	}
+	fig, err := experiments.ByID(id)
+	return s, fig, err
+}
+
+// console is where a pipeline step prints: results to stdout, everything else through the
+// progress display on stderr.
+func console() figure.Console {
+	return figure.Console{Stdout: os.Stdout, Stderr: display.Writer(), Progress: display, Verbose: mg.Verbose()}
 }
 
 func figAndSettings(id string) (figure.Figure, experiments.Options, error) {

@@ -1,7 +1,7 @@
-// Package experiments ties the four figures to the bundle's steps: it knows every figure,
-// resolves where a figure's data comes from (the paper's recorded data, the latest run, or a
-// given run directory), and plots and verifies it. The magefile's targets are thin calls
-// into this package.
+// Package experiments ties the four figures to the bundle's steps: it knows every figure
+// and its pipeline, resolves where a figure's data comes from (the paper's recorded data,
+// the latest run, or a given run directory), plots and verifies it, and runs its pipeline's
+// steps. The magefile's targets are thin calls into this package.
 package experiments
 
 import (
@@ -15,17 +15,32 @@ import (
 	"github.com/sirupsen/logrus"
 
 	fig08 "github.com/unikraft-eurosys21/artifact/experiments/fig_08"
+	fig08pipeline "github.com/unikraft-eurosys21/artifact/experiments/fig_08/pipeline"
 	fig10 "github.com/unikraft-eurosys21/artifact/experiments/fig_10"
+	fig10pipeline "github.com/unikraft-eurosys21/artifact/experiments/fig_10/pipeline"
 	fig14 "github.com/unikraft-eurosys21/artifact/experiments/fig_14"
 	fig22 "github.com/unikraft-eurosys21/artifact/experiments/fig_22"
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
 	"github.com/unikraft-eurosys21/artifact/internal/plot"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
+	"github.com/unikraft-eurosys21/artifact/internal/settings"
 	"github.com/unikraft-eurosys21/artifact/internal/verify"
 )
 
-// All lists the paper's figures in the paper's order.
-var All = []figure.Figure{fig08.Figure, fig10.Figure, fig14.Figure, fig22.Figure}
+// All lists the paper's figures in the paper's order, each with its pipeline where it
+// measures. Figures 14 and 22 only redraw the paper's data so far.
+var All = []figure.Figure{
+	measured(fig08.Figure, fig08pipeline.Steps),
+	measured(fig10.Figure, fig10pipeline.Steps),
+	fig14.Figure,
+	fig22.Figure,
+}
+
+// measured is f with its pipeline p: p's package imports f's, so f cannot name p itself.
+func measured(f figure.Figure, p figure.Pipeline) figure.Figure {
+	f.Pipeline = &p
+	return f
+}
 
 // ByID finds a figure by its mage namespace ("fig10") or directory name ("fig_10").
 func ByID(id string) (figure.Figure, error) {
@@ -159,4 +174,39 @@ func Verify(ctx context.Context, s Options, w io.Writer, fig figure.Figure) erro
 	}
 	logrus.WithFields(logrus.Fields{"step": "verify", "figure": fig.Dir}).Debugf("wrote %s", filepath.Join(dir, "verify.json"))
 	return r.Err(s.Strict)
+}
+
+// Prepare runs fig's prepare step with the settings s.
+func Prepare(ctx context.Context, s settings.Settings, c figure.Console, fig figure.Figure) error {
+	p, err := pipeline(fig)
+	if err != nil {
+		return err
+	}
+	return p.Prepare(ctx, s, c)
+}
+
+// Run runs fig's run step with the settings s; it returns the run directory when the run
+// was kept as the latest (see figure.RunStep).
+func Run(ctx context.Context, s settings.Settings, c figure.Console, fig figure.Figure) (string, error) {
+	p, err := pipeline(fig)
+	if err != nil {
+		return "", err
+	}
+	return p.Run(ctx, s, c)
+}
+
+// Clean runs fig's clean step with the settings s.
+func Clean(ctx context.Context, s settings.Settings, c figure.Console, fig figure.Figure) error {
+	p, err := pipeline(fig)
+	if err != nil {
+		return err
+	}
+	return p.Clean(ctx, s, c)
+}
+
+func pipeline(fig figure.Figure) (*figure.Pipeline, error) {
+	if fig.Pipeline == nil {
+		return nil, fmt.Errorf("%s is not measured yet: this bundle has no pipeline for it; plot or verify the paper's data with FROM=paper", fig.ID)
+	}
+	return fig.Pipeline, nil
 }

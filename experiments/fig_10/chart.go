@@ -103,7 +103,7 @@ func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
 	// Guest first: ECharts stacks in series order, so it is the bottom segment.
 	bar.AddSeries(legendGuest, guest, stack, edge(guestColor))
 	bar.AddSeries(vmmName, vmm, stack, edge(vmmColor))
-	return plot.Figure{Chart: bar, Width: 800, Height: 500 + footnoteLine*len(notes) + subtitleLine*extraLines, Extra: extra(lo, marks, notes)}
+	return plot.Figure{Chart: bar, Width: 800, Height: 500 + footnoteLine*len(notes) + subtitleLine*extraLines, Extra: extraJS(lo, marks, notes)}
 }
 
 // footnoteLine is the height of one footnote line, px; subtitleLine of one subtitle line.
@@ -223,7 +223,7 @@ func boots(ns []int) string {
 func tooltip(label string, v, g, t stats.Summary) string {
 	line := func(what string, s stats.Summary) string {
 		return fmt.Sprintf("%s: mean %s ms (95%% CI ±%s), median %s, min–max %s–%s",
-			what, ms(s.Mean), ms(s.CI95), ms(s.Median), ms(s.Min), ms(s.Max))
+			what, Millis(s.Mean), Millis(s.CI95), Millis(s.Median), Millis(s.Min), Millis(s.Max))
 	}
 	return strings.Join([]string{
 		fmt.Sprintf("<b>%s</b> (%d boots)", label, t.N),
@@ -231,13 +231,13 @@ func tooltip(label string, v, g, t stats.Summary) string {
 	}, "<br/>")
 }
 
-// ms formats a duration given in µs as ms with four significant digits.
-func ms(us float64) string { return strconv.FormatFloat(us/1000, 'g', 4, 64) }
+// Millis formats a duration given in µs as ms with four significant digits.
+func Millis(us float64) string { return strconv.FormatFloat(us/1000, 'g', 4, 64) }
 
-// extra completes the option where go-echarts has no field: bars start at the axis floor
+// extraJS completes the option where go-echarts has no field: bars start at the axis floor
 // (ECharts starts bars on a log axis at 1, which would draw the guest part downwards from
 // 1 ms), and a custom series draws the whiskers and total labels.
-func extra(lo float64, marks []mark, notes []string) string {
+func extraJS(lo float64, marks []mark, notes []string) string {
 	data, err := json.Marshal(marks)
 	if err != nil {
 		panic(err) // marks holds only numbers and strings

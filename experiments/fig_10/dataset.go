@@ -1,7 +1,6 @@
 package fig10
 
 import (
-	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,13 +13,6 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/stats"
 )
-
-// paperFS holds the paper's recorded data (copied unmodified from the original artifact's
-// paperresults/), built into the binary so the figure can be drawn and a run judged without
-// the source tree.
-//
-//go:embed paper
-var paperFS embed.FS
 
 // NotRun is the reason given for a VMM without a result file in a run directory.
 const NotRun = "not run"
@@ -76,7 +68,7 @@ func Paper() (*Dataset, error) {
 	d := &Dataset{Provenance: figure.Paper}
 	for _, v := range VMMs {
 		name := path.Join("paper", "results", v.File())
-		f, err := paperFS.Open(name)
+		f, err := PaperFiles().Open(path.Join("results", v.File()))
 		if err != nil {
 			return nil, fmt.Errorf("fig10: the paper's data for %s is missing from the build (%s): %w", v.Label, name, err)
 		}
@@ -155,6 +147,24 @@ func Load(runDir string) (*Dataset, error) {
 			runDir, strings.Join(files, ", "))
 	}
 	return d, nil
+}
+
+// Write writes the result file <vmm>.csv of every series with boots into dir (a run
+// directory), each atomically, in the paper's format; it tries every file and returns the
+// errors of all that failed.
+func (d *Dataset) Write(dir string) error {
+	var errs []error
+	for _, s := range d.Series {
+		if len(s.Boots) == 0 {
+			continue
+		}
+		b, err := FormatTSV(s.Boots)
+		if err == nil {
+			err = results.WriteFileAtomic(filepath.Join(dir, s.File()), b, 0o644)
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // Calibrating lists the labels of the series that ran and whose guest part includes the

@@ -3,6 +3,7 @@ package fig10
 import (
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -177,5 +178,27 @@ func TestSummaryNamesUnitsAndMissingSeries(t *testing.T) {
 	}
 	if string(got.Series[1]["missing"]) != `"not run"` || got.Series[1]["total_us"] != nil {
 		t.Errorf("qemu1nic summary: %v", got.Series[1])
+	}
+}
+
+// Write puts the paper's data back byte for byte: the run step writes what the paper's
+// scripts would read.
+func TestWriteGivesThePapersFilesBack(t *testing.T) {
+	p, err := Paper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := p.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range VMMs {
+		got, err := os.ReadFile(filepath.Join(dir, v.File()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := fs.ReadFile(PaperFiles(), "results/"+v.File()); string(got) != string(want) {
+			t.Errorf("%s differs from the paper's", v.File())
+		}
 	}
 }

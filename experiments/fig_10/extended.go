@@ -43,7 +43,9 @@ type ExtendedRow struct {
 	FCCPUUS  *float64
 }
 
-func extendedRow(key string, rep int, s boottime.Sample, primary bool, bt *vmm.BootTimer) ExtendedRow {
+// NewExtendedRow is the row of one boot of VMM key as one observer saw it; bt is
+// Firecracker's boot timer (nil for the other VMMs).
+func NewExtendedRow(key string, rep int, s boottime.Sample, primary bool, bt *vmm.BootTimer) ExtendedRow {
 	r := ExtendedRow{VMM: key, Rep: rep, Primary: primary, Sample: s}
 	if bt != nil {
 		w, c := float64(bt.Wall.Microseconds()), float64(bt.CPU.Microseconds())

@@ -1,9 +1,6 @@
 package fig10
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,9 +17,9 @@ func TestExtendedRowsKeepWhatTheResultFileLeavesOut(t *testing.T) {
 	dc.Observer, dc.VMMSetupUS, dc.FirmwareUS = "debugcon", nil, nil
 	fc := &vmm.BootTimer{Wall: 3100 * time.Microsecond, CPU: 1200 * time.Microsecond}
 	b, err := FormatExtended([]ExtendedRow{
-		extendedRow(QEMUMicroVM, 1, ftrace, true, nil),
-		extendedRow(QEMUMicroVM, 1, dc, false, nil),
-		extendedRow(Firecracker, 2, ftrace, true, fc),
+		NewExtendedRow(QEMUMicroVM, 1, ftrace, true, nil),
+		NewExtendedRow(QEMUMicroVM, 1, dc, false, nil),
+		NewExtendedRow(Firecracker, 2, ftrace, true, fc),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -36,27 +33,7 @@ func TestExtendedRowsKeepWhatTheResultFileLeavesOut(t *testing.T) {
 	}
 	bad := ftrace
 	bad.Accel = "kvm\tx"
-	if _, err := FormatExtended([]ExtendedRow{extendedRow(QEMU, 1, bad, true, nil)}); err == nil {
+	if _, err := FormatExtended([]ExtendedRow{NewExtendedRow(QEMU, 1, bad, true, nil)}); err == nil {
 		t.Error("a tab inside a field was written")
-	}
-}
-
-func TestCleanRemovesOnlyTheGuests(t *testing.T) {
-	images := t.TempDir()
-	os.MkdirAll(filepath.Join(Dir(images), "stat-abc"), 0o755)
-	os.MkdirAll(filepath.Join(images, "fig_08"), 0o755)
-	var out bytes.Buffer
-	if err := Clean(images, &out); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(Dir(images)); !os.IsNotExist(err) {
-		t.Error("the guests are still there")
-	}
-	if _, err := os.Stat(filepath.Join(images, "fig_08")); err != nil {
-		t.Error("clean removed another figure's directory")
-	}
-	out.Reset()
-	if err := Clean(images, &out); err != nil || !strings.Contains(out.String(), "nothing to clean") {
-		t.Errorf("second clean: %v, %q", err, out.String())
 	}
 }

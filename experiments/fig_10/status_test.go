@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/unikraft-eurosys21/artifact/internal/boottime"
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/verify"
@@ -145,44 +144,6 @@ func TestRunChartFootnotes(t *testing.T) {
 	}
 	if p, _ := Paper(); strings.Contains(svg(t, p, figure.Paper), "Timed on the host") {
 		t.Error("the paper's figure got a run's footnotes")
-	}
-}
-
-func TestObserversFollowTheHost(t *testing.T) {
-	for _, c := range []struct {
-		vmm       string
-		root      bool
-		accel     string
-		observers []string
-		primary   string // "" when not run
-		reason    string
-	}{
-		{QEMU, false, "kvm", nil, "debugcon", ""},
-		{QEMU, true, "tcg", nil, "debugcon", ""},
-		{Solo5, false, "kvm", nil, "", "needs the ftrace observer (Solo5 and Firecracker have no debug console), but the ftrace observer needs root"},
-		{Firecracker, true, "tcg", nil, "", "sees KVM guests only"},
-		{QEMU, false, "kvm", []string{"ftrace"}, "", "the ftrace observer needs root"},
-		{QEMU, false, "kvm", []string{"ftrace", "debugcon"}, "debugcon", ""},
-		{QEMU, true, "kvm", []string{"debugcon"}, "debugcon", ""},
-		{Solo5, true, "kvm", []string{"debugcon"}, "", "needs the ftrace observer"},
-	} {
-		r := &runner{o: RunOptions{Accel: c.accel, Observers: c.observers}, root: c.root}
-		v, _ := LookupVMM(c.vmm)
-		s := &setup{target: struct{ boottime.Target }{}}
-		var st SeriesStatus
-		if err := r.observe(v, s, &st); err != nil {
-			t.Fatal(err)
-		}
-		got := s.primary
-		if s.target == nil {
-			got = ""
-		}
-		if got != c.primary || !strings.Contains(st.Reason, c.reason) || (c.primary != "") != (st.Reason == "") {
-			t.Errorf("%+v: primary %q, reason %q", c, got, st.Reason)
-		}
-		if s.obs.Ftrace != nil {
-			t.Errorf("%+v: ftrace opened", c)
-		}
 	}
 }
 

@@ -48,9 +48,9 @@ func (q quantity) mean(d *Dataset) float64 {
 
 func (q quantity) describe(d *Dataset) string {
 	if q.key == "" {
-		return ms(q.value) + " ms"
+		return Millis(q.value) + " ms"
 	}
-	return ms(q.mean(d)) + " ms"
+	return Millis(q.mean(d)) + " ms"
 }
 
 // claim: the first quantity is smaller than the second.
@@ -125,7 +125,7 @@ func (d *Dataset) Verify(r *verify.Report) {
 		_, _, mt := s.Stats()
 		if unjudged != "" {
 			r.Rows = append(r.Rows, verify.Row{Kind: "series", Series: s.Label + " total",
-				Paper: ms(pt.Mean) + " ms", Measured: ms(mt.Mean) + " ms", Verdict: verify.Skip, Note: unjudged})
+				Paper: Millis(pt.Mean) + " ms", Measured: Millis(mt.Mean) + " ms", Verdict: verify.Skip, Note: unjudged})
 			continue
 		}
 		r.Compare(s.Label+" total", "ms", pt.Mean/1000, mt.Mean/1000, Tolerance)
@@ -193,5 +193,5 @@ func (c claim) render(d *Dataset) string {
 func split(s, paper Series) string {
 	v, g, _ := s.Stats()
 	pv, pg, _ := paper.Stats()
-	return fmt.Sprintf("VMM %s ms + guest %s ms (paper: %s + %s ms)", ms(v.Mean), ms(g.Mean), ms(pv.Mean), ms(pg.Mean))
+	return fmt.Sprintf("VMM %s ms + guest %s ms (paper: %s + %s ms)", Millis(v.Mean), Millis(g.Mean), Millis(pv.Mean), Millis(pg.Mean))
 }

@@ -81,7 +81,7 @@ func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
 			charts.WithItemStyleOpts(opts.ItemStyle{Color: c.Color(), BorderColor: "#000", BorderWidth: 0.5}),
 		)
 	}
-	return plot.Figure{Chart: bar, Width: chartWidth, Height: chartHeight, Extra: chartExtra(spreads, step)}
+	return plot.Figure{Chart: bar, Width: chartWidth, Height: chartHeight, Extra: extraJS(spreads, step)}
 }
 
 // whisker is one allocator's per-boot spread, as handed to the chart's JavaScript (ms).
@@ -109,9 +109,9 @@ func yScale(top float64) (ymax, step float64) {
 	return round6(math.Ceil(want/step-1e-9) * step), step
 }
 
-// chartExtra adds what go-echarts cannot express: the legend as three fixed columns, the
+// extraJS adds what go-echarts cannot express: the legend as three fixed columns, the
 // y tick step, and a custom series drawing each bar's whisker and total label.
-func chartExtra(ws []whisker, step float64) string {
+func extraJS(ws []whisker, step float64) string {
 	data, _ := json.Marshal(ws)
 	var cols [3][]string
 	for i, col := range legendColumns {
@@ -127,12 +127,12 @@ func chartExtra(ws []whisker, step float64) string {
 			decimals++
 		}
 	}
-	return fmt.Sprintf(extraJS, colsJSON, fontSize, chartWidth-gridRight, gridTop+8, step, decimals, data, fontSize)
+	return fmt.Sprintf(extraJSTemplate, colsJSON, fontSize, chartWidth-gridRight, gridTop+8, step, decimals, data, fontSize)
 }
 
-// extraJS: %[1]s legend columns, %[2]d font size, %[3]d right edge of the plot area,
+// extraJSTemplate: %[1]s legend columns, %[2]d font size, %[3]d right edge of the plot area,
 // %[4]d legend top, %[5]g y step, %[6]d y label decimals, %[7]s whiskers, %[8]d label size.
-const extraJS = `
+const extraJSTemplate = `
 var cols = %[1]s, font = %[2]d, right = %[3]d, charW = 0.56 * font, gap = 14, icon = 28;
 var x = right - 8;
 option.legend = [];

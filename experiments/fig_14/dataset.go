@@ -1,7 +1,6 @@
 package fig14
 
 import (
-	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,12 +14,6 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/stats"
 )
-
-// paperFS is the paper's recorded data: the raw gdb logs (rawdata/1024M), the CSVs parse.py
-// made of them (results/1024M), the kconfigs and the initrd.
-//
-//go:embed paper
-var paperFS embed.FS
 
 // Layout of a run directory (results/fig_14/<run-id>/), mirroring the original's
 // rawdata/1024M and results/1024M:
@@ -75,20 +68,18 @@ func PaperCSV(alloc string) (Breakdown, error) {
 }
 
 // Load reads a run directory: the raw traces under raw/ and the CSVs under 1024M/. The CSVs
-// must be the ones the traces give (WriteResults writes them); a CSV that disagrees was
+// must be the ones the traces give (FromRaw and Write make them); a CSV that disagrees was
 // edited or is stale, and is an error rather than a silent choice between the two.
 func Load(runDir string) (*Dataset, error) {
-	rawDir := filepath.Join(runDir, RawDir)
-	traces, err := readTraces(os.DirFS(rawDir), ".", rawDir)
+	d, err := FromRaw(filepath.Join(runDir, RawDir))
 	if err != nil {
 		return nil, err
 	}
-	d := newDataset(traces)
 	for _, s := range d.Series {
 		name := filepath.Join(runDir, ResultsDir, s.Name+".csv")
 		f, err := os.Open(name)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: missing: the CSV of allocator %s is written from %s by the parse step (fig14.WriteResults)", name, s.Name, s.Trace.File)
+			return nil, fmt.Errorf("%s: missing: the CSV of allocator %s is written from %s by the parse step (fig14.FromRaw, then Write)", name, s.Name, s.Trace.File)
 		}
 		if err != nil {
 			return nil, err
@@ -108,21 +99,25 @@ func Load(runDir string) (*Dataset, error) {
 	return d, nil
 }
 
-// WriteResults is the parse step of a run: it parses every allocator's trace under
-// runDir/raw and writes runDir/1024M/<alloc>.csv. Nothing is written unless all five traces
-// parse.
-func WriteResults(runDir string) error {
-	rawDir := filepath.Join(runDir, RawDir)
+// FromRaw parses every allocator's trace in rawDir (a run's raw/). With Write it is the
+// parse step of a run; it fails unless all five traces parse, so nothing is written then.
+func FromRaw(rawDir string) (*Dataset, error) {
 	traces, err := readTraces(os.DirFS(rawDir), ".", rawDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	out := filepath.Join(runDir, ResultsDir)
+	return newDataset(traces), nil
+}
+
+// Write writes the dataset's CSVs into dir (a run directory): 1024M/<alloc>.csv, the mean
+// per component in the paper's format, each atomically.
+func (d *Dataset) Write(dir string) error {
+	out := filepath.Join(dir, ResultsDir)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	for _, a := range Allocators {
-		if err := results.WriteFileAtomic(filepath.Join(out, a.Name+".csv"), FormatCSV(traces[a.Name].Mean()), 0o644); err != nil {
+	for _, s := range d.Series {
+		if err := results.WriteFileAtomic(filepath.Join(out, s.Name+".csv"), FormatCSV(s.Mean), 0o644); err != nil {
 			return err
 		}
 	}

@@ -41,9 +41,9 @@ func newRun(t *testing.T) string {
 
 // The parse step turns a run's raw traces into the paper's CSV files, and Load reads the
 // run back to the same numbers as the paper's data.
-func TestWriteResultsThenLoad(t *testing.T) {
+func TestParseStepThenLoad(t *testing.T) {
 	dir := newRun(t)
-	if err := WriteResults(dir); err != nil {
+	if err := writeRun(dir); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range Allocators {
@@ -80,11 +80,11 @@ func TestLoadErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "no trace of allocator(s) tlsf; expected <alloc>-<timestamp>.txt") {
 			t.Errorf("error %v", err)
 		}
-		if err := WriteResults(dir); err == nil {
-			t.Error("WriteResults wrote results without the tlsf trace")
+		if err := writeRun(dir); err == nil {
+			t.Error("the parse step wrote results without the tlsf trace")
 		}
 		if _, err := os.Stat(filepath.Join(dir, ResultsDir)); err == nil {
-			t.Error("WriteResults left partial output")
+			t.Error("the parse step left partial output")
 		}
 	})
 	t.Run("two traces of one allocator", func(t *testing.T) {
@@ -96,7 +96,7 @@ func TestLoadErrors(t *testing.T) {
 	})
 	t.Run("missing CSV", func(t *testing.T) {
 		dir := newRun(t)
-		if err := WriteResults(dir); err != nil {
+		if err := writeRun(dir); err != nil {
 			t.Fatal(err)
 		}
 		os.Remove(filepath.Join(dir, ResultsDir, "region.csv"))
@@ -107,7 +107,7 @@ func TestLoadErrors(t *testing.T) {
 	})
 	t.Run("stale CSV", func(t *testing.T) {
 		dir := newRun(t)
-		if err := WriteResults(dir); err != nil {
+		if err := writeRun(dir); err != nil {
 			t.Fatal(err)
 		}
 		name := filepath.Join(dir, ResultsDir, "buddy.csv")
@@ -245,7 +245,7 @@ func TestSymlinkedTraceIsRead(t *testing.T) {
 	if err := os.Symlink(kept, matches[0]); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteResults(dir); err != nil {
+	if err := writeRun(dir); err != nil {
 		t.Fatal(err)
 	}
 	d, err := Load(dir)
@@ -255,4 +255,13 @@ func TestSymlinkedTraceIsRead(t *testing.T) {
 	if s := d.series("tlsf"); s == nil || len(s.Trace.Boots) != 10 {
 		t.Errorf("tlsf through a symlink: %+v", s)
 	}
+}
+
+// writeRun is the parse step of a run: the traces in dir's raw/ to dir's CSVs.
+func writeRun(dir string) error {
+	d, err := FromRaw(filepath.Join(dir, RawDir))
+	if err != nil {
+		return err
+	}
+	return d.Write(dir)
 }

@@ -31,7 +31,7 @@ func barLabel(v Value) string {
 // yTop is the y-axis maximum as the original chose it: ticks every 1000 from 0 up to, not
 // including, round(highest bar)+2000; the last tick is the top (6000 for the paper's data).
 // With per-boot data the highest whisker counts as the highest bar.
-func yTop(d *Data) int64 {
+func yTop(d *Dataset) int64 {
 	hi := 0.0
 	for _, s := range AllSeries {
 		for _, c := range Cases {
@@ -50,10 +50,8 @@ func yTop(d *Data) int64 {
 // drawn over the bar's colour (an ECharts decal, which the SVG renderer turns into a pattern).
 const hatch = `{symbol: 'rect', symbolSize: 1, dashArrayX: [1, 0], dashArrayY: [1.2, 3.8], rotation: Math.PI / 4, color: '#000'}`
 
-// extraJS styles what go-echarts cannot express: rotated value labels (lifted above the
-// whiskers), the hatch, the legend's white swatches, the frame, the project headers above
-// each half with a separator between them, and the 95% CI whiskers.
-const extraJS = `
+// extraJSTemplate is the script of extraJS: %s is the extraConfig as JSON, %s the hatch.
+const extraJSTemplate = `
 var cfg = %s;
 var hatch = %s;
 function first(o) { return Array.isArray(o) ? o[0] : o; }
@@ -115,7 +113,7 @@ type extraConfig struct {
 // labelled with cycles and ns; the Unikraft half left, the Linux half right. With per-boot
 // data each bar gets a whisker for the 95% confidence interval of its mean; the paper's data
 // has no spread to show.
-func (d *Data) Chart(p figure.Provenance) plot.Figure {
+func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
 	sub := fmt.Sprintf("%s\nTSC %d MHz (ns = cycles / %g)", p, d.TSCMHz, float64(d.TSCMHz)/1000)
 	if d.HasRuns() {
 		sub += " · bars: means of " + bootCounts(d) + " · whiskers: 95% CI of the mean"
@@ -178,15 +176,22 @@ func (d *Data) Chart(p figure.Provenance) plot.Figure {
 			ItemWidth: 40, ItemHeight: 15, TextStyle: &opts.TextStyle{FontSize: 15, Color: "#000"},
 		}),
 	)
-	js, err := json.Marshal(cfg)
-	if err != nil {
-		panic(err) // plain numbers and strings always encode
-	}
 	return plot.Figure{
 		Name:   Figure.Plot,
 		Chart:  bar,
 		Width:  chartWidth,
 		Height: chartHeight,
-		Extra:  fmt.Sprintf(extraJS, js, hatch),
+		Extra:  extraJS(cfg),
 	}
+}
+
+// extraJS styles what go-echarts cannot express: rotated value labels (lifted above the
+// whiskers), the hatch, the legend's white swatches, the frame, the project headers above
+// each half with a separator between them, and the 95% CI whiskers.
+func extraJS(cfg extraConfig) string {
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		panic(err) // plain numbers and strings always encode
+	}
+	return fmt.Sprintf(extraJSTemplate, js, hatch)
 }

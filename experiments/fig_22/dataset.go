@@ -2,7 +2,6 @@ package fig22
 
 import (
 	"bytes"
-	"embed"
 	"fmt"
 	"io/fs"
 	"math"
@@ -15,22 +14,6 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/stats"
 )
 
-// paperFS holds the paper's data: paper/results/<series>.csv, copied byte for byte from the
-// original artifact (commit d88853d5, experiments/fig_22_compare-vfs/results/).
-//
-//go:embed paper
-var paperFS embed.FS
-
-// Figure is Figure 22 of the paper.
-var Figure = figure.Figure{
-	ID:    "fig22",
-	Dir:   "fig_22",
-	Plot:  "fig_22_compare-vfs",
-	Title: "open() cost on Unikraft SHFS and VFS vs Linux VFS (average TSC cycles per call)",
-	Paper: func() (figure.Dataset, error) { return figure.Loaded(Paper()) },
-	Load:  func(dir string) (figure.Dataset, error) { return figure.Loaded(Load(dir)) },
-}
-
 // Run-directory layout written by the run step and read by Load:
 //
 //	<run>/unikraft_shfs.csv, unikraft_vfs.csv,   the original's results CSVs (FormatResults),
@@ -40,18 +23,18 @@ var Figure = figure.Figure{
 //	                                             ("unikraft", "linux-nomitig", "linux"; see Consoles)
 const RawDir = "raw"
 
-// Data is the figure's dataset: one Result per series, and the TSC frequency its ns
+// Dataset is the figure's data: one Result per series, and the TSC frequency its ns
 // values were computed with.
-type Data struct {
+type Dataset struct {
 	TSCMHz  int
 	Results map[string]Result // by Series.ID()
 }
 
 // Value returns the bar of series s in case c.
-func (d *Data) Value(s Series, c Case) Value { return d.Results[s.ID()][c] }
+func (d *Dataset) Value(s Series, c Case) Value { return d.Results[s.ID()][c] }
 
 // HasRuns reports whether per-boot values are present (measured runs with raw logs).
-func (d *Data) HasRuns() bool {
+func (d *Dataset) HasRuns() bool {
 	for _, r := range d.Results {
 		for _, v := range r {
 			if len(v.Runs) > 0 {
@@ -64,8 +47,8 @@ func (d *Data) HasRuns() bool {
 
 // Paper loads the paper's data. Its TSC frequency is the testbed's 3600 MHz, which the
 // CSVs imply (every ns value is cycles/3.6) and Load-style checks confirm.
-func Paper() (*Data, error) {
-	d := &Data{TSCMHz: PaperTSCMHz, Results: map[string]Result{}}
+func Paper() (*Dataset, error) {
+	d := &Dataset{TSCMHz: PaperTSCMHz, Results: map[string]Result{}}
 	for _, s := range AllSeries {
 		name := path.Join("paper", "results", s.File())
 		b, err := fs.ReadFile(paperFS, name)
@@ -84,11 +67,11 @@ func Paper() (*Data, error) {
 // Process computes the dataset from per-boot values as the original did
 // (do_process_dataset.py): per case, the numpy mean of the integer averages, and the numpy
 // mean of each converted to ns at mhz; both rounded to two decimals.
-func Process(boots Boots, mhz int) (*Data, error) {
+func Process(boots Boots, mhz int) (*Dataset, error) {
 	if mhz <= 0 {
 		return nil, fmt.Errorf("TSC frequency %d MHz: expected a positive number", mhz)
 	}
-	d := &Data{TSCMHz: mhz, Results: map[string]Result{}}
+	d := &Dataset{TSCMHz: mhz, Results: map[string]Result{}}
 	for _, s := range AllSeries {
 		res := Result{}
 		for _, c := range Cases {
@@ -112,8 +95,8 @@ func Process(boots Boots, mhz int) (*Data, error) {
 }
 
 // FromRaw parses the console logs in rawDir and processes them with the TSC frequency mhz.
-// This is what the run step does after the boots, before WriteFiles.
-func FromRaw(rawDir string, mhz int) (*Data, error) {
+// This is what the run step does after the boots, before Write.
+func FromRaw(rawDir string, mhz int) (*Dataset, error) {
 	boots, err := ParseRaw(rawDir)
 	if err != nil {
 		return nil, err
@@ -124,9 +107,9 @@ func FromRaw(rawDir string, mhz int) (*Data, error) {
 	return Process(boots, mhz)
 }
 
-// WriteFiles writes the results CSVs and tsc_mhz.txt into dir (a run directory), each
+// Write writes the results CSVs and tsc_mhz.txt into dir (a run directory), each
 // atomically, in the original's formats.
-func (d *Data) WriteFiles(dir string) error {
+func (d *Dataset) Write(dir string) error {
 	for _, s := range AllSeries {
 		if err := results.WriteFileAtomic(filepath.Join(dir, s.File()), FormatResults(d.Results[s.ID()]), 0o644); err != nil {
 			return err
@@ -139,7 +122,7 @@ func (d *Data) WriteFiles(dir string) error {
 // other (ns = cycles at that frequency), and, when raw/ holds console logs, the per-boot
 // values, which must give exactly the CSVs' means. A run directory whose parts disagree
 // was edited or mixed up, and plotting it would misrepresent the run.
-func Load(dir string) (*Data, error) {
+func Load(dir string) (*Dataset, error) {
 	tscPath := filepath.Join(dir, TSCFile)
 	f, err := os.Open(tscPath)
 	if err != nil {
@@ -150,7 +133,7 @@ func Load(dir string) (*Data, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Data{TSCMHz: mhz, Results: map[string]Result{}}
+	d := &Dataset{TSCMHz: mhz, Results: map[string]Result{}}
 	for _, s := range AllSeries {
 		p := filepath.Join(dir, s.File())
 		b, err := os.ReadFile(p)
@@ -222,7 +205,7 @@ type Summary struct {
 }
 
 // Summary returns the statistics per series and case, in plot order.
-func (d *Data) Summary() any {
+func (d *Dataset) Summary() any {
 	out := Summary{TSCMHz: d.TSCMHz}
 	for _, s := range AllSeries {
 		for _, c := range Cases {

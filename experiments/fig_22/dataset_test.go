@@ -16,7 +16,7 @@ func TestPaperData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := ds.(*Data)
+	d := ds.(*Dataset)
 	want := map[string][4]float64{ // cycles, ns for file-exists, then for no-file
 		"unikraft_shfs":     {308.08, 85.58, 291.04, 80.84},
 		"unikraft_vfs":      {1637.44, 454.84, 2219.48, 616.52},
@@ -62,7 +62,7 @@ func TestPaperTSCIs3600MHz(t *testing.T) {
 }
 
 // A run directory as the run step writes it: console logs in raw/, then FromRaw and
-// WriteFiles. Load reads it back with the per-boot values.
+// Write. Load reads it back with the per-boot values.
 func TestRunDirectoryRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	writeBoots(t, dir, 25, paperBase)
@@ -70,7 +70,7 @@ func TestRunDirectoryRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.WriteFiles(dir); err != nil {
+	if err := d.Write(dir); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "unikraft_shfs.csv"))
@@ -82,7 +82,7 @@ func TestRunDirectoryRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := ds.(*Data)
+	got := ds.(*Dataset)
 	if got.TSCMHz != 2995 || !got.HasRuns() || len(got.Value(AllSeries[3], NoFile).Runs) != 25 {
 		t.Errorf("loaded %+v", got)
 	}
@@ -99,7 +99,7 @@ func TestRunDirectoryRoundTrip(t *testing.T) {
 func TestLoadWithoutRawHasNoSpread(t *testing.T) {
 	dir := t.TempDir()
 	p, _ := Paper()
-	if err := p.WriteFiles(dir); err != nil {
+	if err := p.Write(dir); err != nil {
 		t.Fatal(err)
 	}
 	d, err := Load(dir)
@@ -123,7 +123,7 @@ func TestLoadRejectsInconsistentRunDirectory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.WriteFiles(dir); err != nil {
+		if err := d.Write(dir); err != nil {
 			t.Fatal(err)
 		}
 		return dir
@@ -177,7 +177,7 @@ func TestLoadReturnsNilDatasetOnError(t *testing.T) {
 	if err == nil || ds != nil {
 		t.Errorf("got %v, %v", ds, err)
 	}
-	var _ figure.Dataset = (*Data)(nil)
+	var _ figure.Dataset = (*Dataset)(nil)
 }
 
 func TestProcessNeedsValues(t *testing.T) {

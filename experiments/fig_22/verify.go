@@ -39,7 +39,7 @@ var claims = []struct{ faster, slower string }{
 // Verify compares d with the paper: each bar's cycles (WARN outside CycleTolerance), the
 // paper's speed-ups (WARN outside RatioTolerance), and the orderings the figure shows
 // (FAIL when one does not hold).
-func (d *Data) Verify(r *verify.Report) {
+func (d *Dataset) Verify(r *verify.Report) {
 	p, err := Paper()
 	if err != nil {
 		r.Claim("the paper's data is readable", "4 results CSVs", err.Error(), false)
@@ -53,7 +53,7 @@ func (d *Data) Verify(r *verify.Report) {
 	for _, q := range ratios {
 		num, den := seriesByID(q.num), seriesByID(q.den)
 		for _, c := range Cases {
-			ratio := func(x *Data) float64 { return x.Value(num, c).Cycles / x.Value(den, c).Cycles }
+			ratio := func(x *Dataset) float64 { return x.Value(num, c).Cycles / x.Value(den, c).Cycles }
 			r.Compare(fmt.Sprintf("%s / %s, %s", num.Name(), den.Name(), c.Text()), "×", ratio(p), ratio(d), RatioTolerance)
 		}
 	}
@@ -88,7 +88,7 @@ func cyc(v Value) string {
 }
 
 // bootCounts says how many boots each VM contributed, e.g. "25 boots per VM".
-func bootCounts(d *Data) string {
+func bootCounts(d *Dataset) string {
 	counts := map[int]bool{}
 	var text string
 	for _, console := range Consoles() {

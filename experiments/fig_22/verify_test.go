@@ -9,7 +9,7 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/verify"
 )
 
-func report(t *testing.T, d *Data) (*verify.Report, string) {
+func report(t *testing.T, d *Dataset) (*verify.Report, string) {
 	t.Helper()
 	r := verify.New(Figure.Dir, figure.Paper.String())
 	d.Verify(r)
@@ -51,7 +51,7 @@ func TestPaperVerifiesAgainstItself(t *testing.T) {
 }
 
 // paperWith returns the paper's data with one value changed.
-func paperWith(t *testing.T, id string, c Case, cycles float64) *Data {
+func paperWith(t *testing.T, id string, c Case, cycles float64) *Dataset {
 	t.Helper()
 	d, err := Paper()
 	if err != nil {

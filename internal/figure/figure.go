@@ -1,14 +1,18 @@
 // Package figure is the contract between the bundle's steps and one figure's package
-// (experiments/fig_NN): where its data comes from, how it is loaded from disk, and what a
-// loaded dataset can do (summarise, chart, verify).
+// (experiments/fig_NN): where its data comes from, how it is loaded from disk, what a
+// loaded dataset can do (summarise, chart, verify), and, for a figure that measures, the
+// steps of its pipeline (prepare, run, clean).
 package figure
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 
 	"github.com/unikraft-eurosys21/artifact/internal/plot"
+	"github.com/unikraft-eurosys21/artifact/internal/progress"
+	"github.com/unikraft-eurosys21/artifact/internal/settings"
 	"github.com/unikraft-eurosys21/artifact/internal/verify"
 )
 
@@ -66,6 +70,40 @@ type Figure struct {
 	Paper func() (Dataset, error)
 	// Load reads a run directory written by the figure's run step.
 	Load func(runDir string) (Dataset, error)
+	// Pipeline measures the figure; nil while the figure only redraws the paper's data. It
+	// lives in experiments/fig_NN/pipeline, which imports the figure's package, so the
+	// registry (package experiments) sets it, never the figure's package itself.
+	Pipeline *Pipeline
+}
+
+// Pipeline is how a figure measures: the steps behind its prepare, run and clean targets.
+type Pipeline struct {
+	// Prepare gets everything Run needs (pinned sources, toolchain image, built images),
+	// cached by content: a second prepare with nothing changed does no work.
+	Prepare Step
+	// Run measures into a new run directory under RESULTS_DIR, which Load reads back.
+	Run RunStep
+	// Clean removes what Prepare built for the figure; runs, sources and plots are kept.
+	Clean Step
+}
+
+// Step is one step of a pipeline. It takes the settings as one value, parsed and
+// validated once by the magefile, and prints for the user on c.
+type Step func(ctx context.Context, s settings.Settings, c Console) error
+
+// RunStep is the run step: it also returns the run directory when the run was kept as the
+// latest, also when units of it failed (the error says which), so that the figure's all
+// target can still plot and verify what was measured.
+type RunStep func(ctx context.Context, s settings.Settings, c Console) (runDir string, err error)
+
+// Console is where a step prints: Stdout for results and tables, Stderr for everything
+// else; Progress shows the long steps (one live line per running task on a terminal,
+// timestamped milestones elsewhere) and, when set, Stderr is its Writer; Verbose (mage -v)
+// also shows the output of builds.
+type Console struct {
+	Stdout, Stderr io.Writer
+	Progress       *progress.Display
+	Verbose        bool
 }
 
 // ParseError is a malformed input: which file, which line, what was expected.

@@ -357,32 +357,14 @@ func indent(lines []string) string { return "    " + strings.Join(lines, "\n    
 
 // writeRun writes the run's files (not raw/, written by the builds).
 func writeRun(run *results.Run, d *fig08.Dataset, rep *Report, man *results.Manifest) error {
+	if err := d.Write(run.Dir()); err != nil {
+		return err
+	}
 	var buf bytes.Buffer
-	if err := fig08.WriteResults(&buf, d.Sizes); err != nil {
-		return err
-	}
-	if err := run.WriteFile(fig08.ResultsFile, buf.Bytes()); err != nil {
-		return err
-	}
-	buf.Reset()
-	if err := fig08.WriteLayout(&buf, d.Sizes, d.Layout); err != nil {
-		return err
-	}
-	if err := run.WriteFile(fig08.LayoutFile, buf.Bytes()); err != nil {
-		return err
-	}
-	buf.Reset()
 	if err := WriteSections(&buf, rep.Measurements); err != nil {
 		return err
 	}
 	if err := run.WriteFile(SectionsFile, buf.Bytes()); err != nil {
-		return err
-	}
-	buf.Reset()
-	if err := fig08.WriteBuilds(&buf, rep.Builds); err != nil {
-		return err
-	}
-	if err := run.WriteFile(fig08.BuildsFile, buf.Bytes()); err != nil {
 		return err
 	}
 	sum := struct {

@@ -1,4 +1,4 @@
-package fig10
+package pipeline
 
 import (
 	"context"
@@ -12,12 +12,13 @@ import (
 	"testing"
 	"time"
 
+	fig10 "github.com/unikraft-eurosys21/artifact/experiments/fig_10"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
 	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
 )
 
 func TestEveryVMMHasAGuestBuiltFromThePapersConfiguration(t *testing.T) {
-	for _, v := range VMMs {
+	for _, v := range fig10.VMMs {
 		g := GuestOf(v.Key, "")
 		lines, err := g.ConfigLines()
 		if err != nil {
@@ -38,26 +39,26 @@ func TestEveryVMMHasAGuestBuiltFromThePapersConfiguration(t *testing.T) {
 			t.Errorf("%s: the guest does not say how it differs from the paper's", g.Key)
 		}
 	}
-	stat, _ := GuestOf(QEMU, "").ConfigLines()
-	nic, _ := GuestOf(QEMU1NIC, "").ConfigLines()
-	if GuestOf(QEMUMicroVM, "").Key != "stat" || !slices.Contains(stat, "CONFIG_LIBUKALLOCREGION=y") || slices.Contains(stat, "CONFIG_VIRTIO_NET=y") {
+	stat, _ := GuestOf(fig10.QEMU, "").ConfigLines()
+	nic, _ := GuestOf(fig10.QEMU1NIC, "").ConfigLines()
+	if GuestOf(fig10.QEMUMicroVM, "").Key != "stat" || !slices.Contains(stat, "CONFIG_LIBUKALLOCREGION=y") || slices.Contains(stat, "CONFIG_VIRTIO_NET=y") {
 		t.Errorf("the QEMU guest is not the paper's stat.conf: %v", stat)
 	}
 	if !slices.Contains(nic, "CONFIG_VIRTIO_NET=y") || !slices.Contains(nic, "CONFIG_VIRTIO_PCI=y") {
 		t.Errorf("the 1NIC guest has no virtio-net: %v", nic)
 	}
-	solo5, _ := GuestOf(Solo5, "").ConfigLines()
-	if !slices.Contains(solo5, "CONFIG_PLAT_SOLO5=y") || len(GuestOf(Solo5, "").Edits) != 0 {
+	solo5, _ := GuestOf(fig10.Solo5, "").ConfigLines()
+	if !slices.Contains(solo5, "CONFIG_PLAT_SOLO5=y") || len(GuestOf(fig10.Solo5, "").Edits) != 0 {
 		t.Errorf("the Solo5 guest must be plat-solo5 without an entry marker (an unknown port ends the tender)")
 	}
 	// FC_GUEST: the paper's guest by default, Unikraft 0.13.0 on request.
-	paper := GuestOf(Firecracker, "")
+	paper := GuestOf(fig10.Firecracker, "")
 	fc, _ := paper.ConfigLines()
 	if paper.Core != "unikraft-firecracker" || !slices.Contains(fc, "CONFIG_KVM_VMM_QEMU=y") || !slices.Contains(fc, "CONFIG_LIBUKBOOT_INITALLOC=y") {
 		t.Errorf("the paper's Firecracker guest is not a4cf6565 with firecracker.conf as it is: %s %v", paper.Core, fc)
 	}
-	fc, _ = GuestOf(Firecracker, "0.13").ConfigLines()
-	if GuestOf(Firecracker, "0.13").Core != "unikraft-0.13.0" || slices.Contains(fc, "CONFIG_KVM_VMM_QEMU=y") || !slices.Contains(fc, "CONFIG_KVM_VMM_FIRECRACKER=y") ||
+	fc, _ = GuestOf(fig10.Firecracker, "0.13").ConfigLines()
+	if GuestOf(fig10.Firecracker, "0.13").Core != "unikraft-0.13.0" || slices.Contains(fc, "CONFIG_KVM_VMM_QEMU=y") || !slices.Contains(fc, "CONFIG_KVM_VMM_FIRECRACKER=y") ||
 		slices.Contains(fc, "CONFIG_LIBUKBOOT_INITALLOC=y") || !slices.Contains(fc, "CONFIG_LIBUKBOOT_INITBBUDDY=y") {
 		t.Errorf("the Firecracker configuration is not adapted to 0.13: %v", fc)
 	}
@@ -69,7 +70,7 @@ func TestEveryVMMHasAGuestBuiltFromThePapersConfiguration(t *testing.T) {
 // The QEMU and Solo5 guests are the paper's tree: 7fd6797 with the patches of its Dockerfile,
 // in its order and with its tools, and app-helloworld with hello-ioport.patch.
 func TestThePaperGuestsApplyThePapersPatchesInOrder(t *testing.T) {
-	for _, key := range []string{QEMU, QEMU1NIC, Solo5} {
+	for _, key := range []string{fig10.QEMU, fig10.QEMU1NIC, fig10.Solo5} {
 		g := GuestOf(key, "")
 		var got []string
 		for _, st := range g.Steps {
@@ -86,7 +87,7 @@ func TestThePaperGuestsApplyThePapersPatchesInOrder(t *testing.T) {
 			"git apply tracepoints.patch",
 			"git apply --ignore-whitespace hello-ioport.patch",
 		}
-		if key == Solo5 {
+		if key == fig10.Solo5 {
 			want = append(want, "append .")
 		}
 		if !slices.Equal(got, want) || g.Core != "unikraft-7fd6797" || g.App != AppSource || len(g.Edits) != 0 {
@@ -100,7 +101,7 @@ func TestThePaperGuestsApplyThePapersPatchesInOrder(t *testing.T) {
 }
 
 func TestAnAdaptationOfALineThatIsNotThereFails(t *testing.T) {
-	g := GuestOf(QEMU, "")
+	g := GuestOf(fig10.QEMU, "")
 	g.Adapt = []ConfigChange{{Remove: "CONFIG_NOT_THERE=y", Why: "test"}}
 	if _, err := g.ConfigLines(); err == nil || !strings.Contains(err.Error(), "CONFIG_NOT_THERE") {
 		t.Errorf("err = %v", err)
@@ -110,7 +111,7 @@ func TestAnAdaptationOfALineThatIsNotThereFails(t *testing.T) {
 // The repository's manifest pins every source the guests need, the Firecracker release by
 // sha256.
 func TestTheManifestPinsEverySourceOfTheGuests(t *testing.T) {
-	m, err := sources.Load(filepath.Join("..", "..", sources.ManifestPath))
+	m, err := sources.Load(filepath.Join("..", "..", "..", sources.ManifestPath))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,10 +235,10 @@ func TestOnlyThePapersFirecrackerGuestIsStoppedAtItsEndMarker(t *testing.T) {
 			t.Errorf("%s: HaltsAfterMain %v, want %v", g.Key, g.HaltsAfterMain, want)
 		}
 	}
-	if g := GuestOf(Firecracker, "paper"); !g.HaltsAfterMain || !slices.ContainsFunc(g.Steps, func(s GuestStep) bool { return s.New == "(0x03f0, 123)" }) {
+	if g := GuestOf(fig10.Firecracker, "paper"); !g.HaltsAfterMain || !slices.ContainsFunc(g.Steps, func(s GuestStep) bool { return s.New == "(0x03f0, 123)" }) {
 		t.Errorf("FC_GUEST=paper boots %s (halts after main: %v), not the boot-timer-port guest that halts", g.Key, g.HaltsAfterMain)
 	}
-	if g := GuestOf(Firecracker, "0.13"); g.HaltsAfterMain {
+	if g := GuestOf(fig10.Firecracker, "0.13"); g.HaltsAfterMain {
 		t.Errorf("FC_GUEST=0.13 (%s) resets through the i8042 and ends its VM itself", g.Key)
 	}
 }

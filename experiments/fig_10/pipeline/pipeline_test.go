@@ -1,4 +1,4 @@
-package fig10
+package pipeline
 
 // The whole Figure 10 pipeline on the FIXTURE mirror: sources from the mirror, the guests
 // built in the real toolchain container with the marker inserted by the build step, booted
@@ -23,10 +23,12 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	fig10 "github.com/unikraft-eurosys21/artifact/experiments/fig_10"
 	"github.com/unikraft-eurosys21/artifact/experiments/fig_10/fixture"
 	"github.com/unikraft-eurosys21/artifact/internal/boottime"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/host"
+	"github.com/unikraft-eurosys21/artifact/internal/plot"
 	"github.com/unikraft-eurosys21/artifact/internal/progress"
 	"github.com/unikraft-eurosys21/artifact/internal/rep"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
@@ -62,9 +64,9 @@ func preparedWith(t *testing.T, fo fixture.Options, vmms ...string) (images stri
 	}
 	images = filepath.Join(root, "images")
 	out = &bytes.Buffer{}
-	opt := PrepareOptions{VMMs: vmms, Manifest: filepath.Join("..", "..", sources.ManifestPath),
+	opt := PrepareOptions{VMMs: vmms, Manifest: filepath.Join("..", "..", "..", sources.ManifestPath),
 		Sources:    sources.Options{Cache: filepath.Join(root, "sources"), Mirror: m.Dir, Log: quiet()},
-		Containers: filepath.Join("..", "..", "containers"), Images: images,
+		Containers: filepath.Join("..", "..", "..", "containers"), Images: images,
 		Docker: docker.Options{Log: quiet(), Out: io.Discard, LogDir: filepath.Join(root, "logs")}, Log: quiet(), Out: out}
 	pr, err = Prepare(ctx, opt)
 	if err != nil && strings.Contains(err.Error(), "cannot reach the Docker daemon") && os.Getenv("CI") == "" {
@@ -87,7 +89,7 @@ func preparedWith(t *testing.T, fo fixture.Options, vmms ...string) (images stri
 }
 
 func TestFixturePipelineUnderTCG(t *testing.T) {
-	images, pr, out := prepared(t, QEMU, QEMUMicroVM, QEMU1NIC, Solo5)
+	images, pr, out := prepared(t, fig10.QEMU, fig10.QEMUMicroVM, fig10.QEMU1NIC, fig10.Solo5)
 	if pr.Fixture != fixture.Name || !strings.Contains(out.String(), "FIXTURE") {
 		t.Errorf("prepared %+v without saying FIXTURE:\n%s", pr.Fixture, out)
 	}
@@ -120,7 +122,7 @@ func TestFixturePipelineUnderTCG(t *testing.T) {
 	resultsDir := t.TempDir()
 	var table bytes.Buffer
 	dir, err := Run(context.Background(), RunOptions{
-		VMMs: []string{QEMU, QEMUMicroVM, QEMU1NIC, Solo5}, Accel: vmm.TCG,
+		VMMs: []string{fig10.QEMU, fig10.QEMUMicroVM, fig10.QEMU1NIC, fig10.Solo5}, Accel: vmm.TCG,
 		Plan: rep.Plan{Reps: 2, Warmup: 1, Timeout: time.Minute}, ResultsDir: resultsDir, Images: images, Fixture: fixture.Name,
 		Log: quiet(), Out: &table,
 	})
@@ -128,7 +130,7 @@ func TestFixturePipelineUnderTCG(t *testing.T) {
 		t.Fatalf("%v\n%s", err, table.String())
 	}
 	checkNothingLeft(t)
-	d, err := Load(dir)
+	d, err := fig10.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +138,7 @@ func TestFixturePipelineUnderTCG(t *testing.T) {
 		t.Errorf("provenance %+v", d.Provenance)
 	}
 	_, tunErr := os.Stat("/dev/net/tun")
-	wantRan := map[string]bool{QEMU: true, QEMUMicroVM: true, QEMU1NIC: os.Geteuid() == 0 && tunErr == nil}
+	wantRan := map[string]bool{fig10.QEMU: true, fig10.QEMUMicroVM: true, fig10.QEMU1NIC: os.Geteuid() == 0 && tunErr == nil}
 	for _, s := range d.Series {
 		if s.Ran() != wantRan[s.Key] {
 			t.Errorf("%s ran = %v (%s)", s.Key, s.Ran(), s.Why())
@@ -152,10 +154,10 @@ func TestFixturePipelineUnderTCG(t *testing.T) {
 	}
 	// Prepared under KVM, the fixture had no Solo5 guest; but under TCG what the host lacks is
 	// said first.
-	if why := d.Get(Solo5).Why(); !strings.Contains(why, "needs KVM") {
+	if why := d.Get(fig10.Solo5).Why(); !strings.Contains(why, "needs KVM") {
 		t.Errorf("Solo5: %q", why)
 	}
-	if why := d.Get(Firecracker).Why(); !strings.Contains(why, "not selected") {
+	if why := d.Get(fig10.Firecracker).Why(); !strings.Contains(why, "not selected") {
 		t.Errorf("Firecracker: %q", why)
 	}
 	for _, want := range []string{"QEMU (MicroVM)", "debugcon", "harness overhead", "FIXTURE " + fixture.Name, "Solo5", "not run"} {
@@ -174,11 +176,11 @@ func TestFixturePipelineUnderTCG(t *testing.T) {
 	}
 	// Raw logs of every boot, warm-ups included.
 	for _, f := range []string{"rep-01.console.log", "rep-02.debugcon.txt", "rep-02.json", "warmup-01.console.log", "repetitions.json"} {
-		if _, err := os.Stat(filepath.Join(dir, "raw", QEMUMicroVM, f)); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, "raw", fig10.QEMUMicroVM, f)); err != nil {
 			t.Errorf("raw log: %v", err)
 		}
 	}
-	console, _ := os.ReadFile(filepath.Join(dir, "raw", QEMU, "rep-01.console.log"))
+	console, _ := os.ReadFile(filepath.Join(dir, "raw", fig10.QEMU, "rep-01.console.log"))
 	if !strings.Contains(string(console), "Hello world!") {
 		t.Errorf("the guest's console: %q", console)
 	}
@@ -196,13 +198,13 @@ func TestFixturePipelineUnderTCG(t *testing.T) {
 		r.WriteTable(&b)
 		t.Errorf("verdict of a fixture run: only the boots are judged:\n%s", b.String())
 	}
-	s := svg(t, d, d.Provenance)
+	s := svg(t, d)
 	if !strings.Contains(s, "FIXTURE "+fixture.Name) {
 		t.Error("the plot does not say FIXTURE")
 	}
 
 	// STRICT: a selected VMM that cannot run is a failure (the run is still kept).
-	dir2, err := Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM, Firecracker}, Accel: vmm.TCG,
+	dir2, err := Run(context.Background(), RunOptions{VMMs: []string{fig10.QEMUMicroVM, fig10.Firecracker}, Accel: vmm.TCG,
 		Plan: rep.Plan{Reps: 1}, ResultsDir: resultsDir, Images: images, Fixture: fixture.Name, Strict: true, Log: quiet(), Out: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "STRICT=1") || !strings.Contains(err.Error(), "firecracker") || dir2 == "" {
 		t.Errorf("strict run: %q, %v", dir2, err)
@@ -214,24 +216,24 @@ func TestFixturePipelineUnderTCG(t *testing.T) {
 // TSC by polling the PIT for 100 ms: microvm ran with the PIT on, the run says which machine
 // options and that the guest part holds the calibration, and with the paper's pit=off the
 // same kernel never reaches main().
-func checkPITCalibration(t *testing.T, dir string, d *Dataset, m *results.Manifest, pr *Prepared) {
+func checkPITCalibration(t *testing.T, dir string, d *fig10.Dataset, m *results.Manifest, pr *Prepared) {
 	t.Helper()
-	st, err := ReadStatus(dir)
+	st, err := fig10.ReadStatus(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	micro, _ := st.Get(QEMUMicroVM)
+	micro, _ := st.Get(fig10.QEMUMicroVM)
 	if !strings.Contains(micro.Machine, ",pit=on,") || micro.TSCLeaf == nil || *micro.TSCLeaf ||
-		m.Machines[QEMUMicroVM] != micro.Machine || !strings.Contains(strings.Join(micro.Notes, "\n"), "deviation: microvm with pit=on") {
+		m.Machines[fig10.QEMUMicroVM] != micro.Machine || !strings.Contains(strings.Join(micro.Notes, "\n"), "deviation: microvm with pit=on") {
 		t.Errorf("microvm under TCG: machine %q, leaf %v, manifest %v, notes %q", micro.Machine, micro.TSCLeaf, m.Machines, micro.Notes)
 	}
-	if pc, _ := st.Get(QEMU); pc.Machine != "pc" || m.Machines[QEMU] != "pc" {
+	if pc, _ := st.Get(fig10.QEMU); pc.Machine != "pc" || m.Machines[fig10.QEMU] != "pc" {
 		t.Errorf("pc: machine %q, manifest %v", pc.Machine, m.Machines)
 	}
 	if cal := d.Calibrating(); !slices.Contains(cal, "QEMU (MicroVM)") || !slices.Contains(cal, "QEMU") {
 		t.Errorf("series said to calibrate: %v", cal)
 	}
-	console, _ := os.ReadFile(filepath.Join(dir, "raw", QEMUMicroVM, "rep-01.console.log"))
+	console, _ := os.ReadFile(filepath.Join(dir, "raw", fig10.QEMUMicroVM, "rep-01.console.log"))
 	if !strings.Contains(string(console), "TSC calibrated against the PIT") {
 		t.Errorf("the microvm guest did not take the PIT path: %q", console)
 	}
@@ -249,32 +251,32 @@ func checkPITCalibration(t *testing.T, dir string, d *Dataset, m *results.Manife
 // AbortAfter timeouts, not REPS: the series is marked failed with what was observed, and
 // the next series still runs.
 func TestFixtureHangingGuestStopsItsSeriesEarly(t *testing.T) {
-	images, pr, _ := preparedWith(t, fixture.Options{HangAfterEntry: true}, QEMU, QEMUMicroVM)
+	images, pr, _ := preparedWith(t, fixture.Options{HangAfterEntry: true}, fig10.QEMU, fig10.QEMUMicroVM)
 	if pr.Fixture != fixture.HangName {
 		t.Fatalf("prepared from %q", pr.Fixture)
 	}
 	resultsDir := t.TempDir()
 	var table bytes.Buffer
-	_, err := Run(context.Background(), RunOptions{VMMs: []string{QEMU, QEMUMicroVM}, Accel: vmm.TCG,
+	_, err := Run(context.Background(), RunOptions{VMMs: []string{fig10.QEMU, fig10.QEMUMicroVM}, Accel: vmm.TCG,
 		Plan: rep.Plan{Reps: 26, Warmup: 1, Timeout: 3 * time.Second}, ResultsDir: resultsDir, Images: images, Fixture: pr.Fixture,
 		Log: quiet(), Out: &table})
 	if err == nil || !strings.Contains(err.Error(), "no VMM could be booted") {
 		t.Fatalf("err = %v\n%s", err, table.String())
 	}
 	checkNothingLeft(t)
-	kept, _ := filepath.Glob(filepath.Join(resultsDir, Figure.Dir, "failed", "*"))
+	kept, _ := filepath.Glob(filepath.Join(resultsDir, fig10.Figure.Dir, "failed", "*"))
 	if len(kept) != 1 {
 		t.Fatalf("failed runs kept: %v", kept)
 	}
-	st, err := ReadStatus(kept[0])
+	st, err := fig10.ReadStatus(kept[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := "3 consecutive repetitions stopped the same way: entry marker (port 1112) seen, main marker (port 1500) never; " +
 		"timed out after 3s; series stopped after 3 of 27 boots (warm-up included)"
-	for _, key := range []string{QEMUMicroVM, QEMU} { // run order: microvm first, then pc
+	for _, key := range []string{fig10.QEMUMicroVM, fig10.QEMU} { // run order: microvm first, then pc
 		s, _ := st.Get(key)
-		if s.Status != Failed || s.Reason != want || s.OK != 0 || s.Failed != 26 {
+		if s.Status != fig10.Failed || s.Reason != want || s.OK != 0 || s.Failed != 26 {
 			t.Errorf("%s: %s, %q, %d ok, %d failed", key, s.Status, s.Reason, s.OK, s.Failed)
 		}
 		logs, _ := filepath.Glob(filepath.Join(kept[0], "raw", key, "*.console.log"))
@@ -296,27 +298,27 @@ func TestFixtureMicroVMUnderKVM(t *testing.T) {
 	if cpu == "" {
 		cpu = vmm.DefaultCPU + ",-arch-capabilities"
 	}
-	images, _, _ := prepared(t, QEMUMicroVM)
+	images, _, _ := prepared(t, fig10.QEMUMicroVM)
 	var table bytes.Buffer
-	dir, err := Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM}, Accel: vmm.KVM, QEMUCPU: cpu,
+	dir, err := Run(context.Background(), RunOptions{VMMs: []string{fig10.QEMUMicroVM}, Accel: vmm.KVM, QEMUCPU: cpu,
 		Plan: rep.Plan{Reps: 3, Warmup: 1, Timeout: time.Minute}, ResultsDir: t.TempDir(), Images: images, Fixture: fixture.Name,
 		Log: quiet(), Out: &table})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, table.String())
 	}
 	checkNothingLeft(t)
-	d, err := Load(dir)
+	d, err := fig10.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _ := ReadStatus(dir)
-	s, _ := st.Get(QEMUMicroVM)
+	st, _ := fig10.ReadStatus(dir)
+	s, _ := st.Get(fig10.QEMUMicroVM)
 	want := "debugcon"
 	if os.Geteuid() == 0 {
 		want = "ftrace" // the kernel's own timestamps, when available
 	}
-	if !d.Get(QEMUMicroVM).Ran() || s.Observer != want {
-		t.Errorf("microvm under KVM: ran %v, observer %q (want %q): %s", d.Get(QEMUMicroVM).Ran(), s.Observer, want, table.String())
+	if !d.Get(fig10.QEMUMicroVM).Ran() || s.Observer != want {
+		t.Errorf("microvm under KVM: ran %v, observer %q (want %q): %s", d.Get(fig10.QEMUMicroVM).Ran(), s.Observer, want, table.String())
 	}
 	if s.Overhead < 1 {
 		t.Errorf("harness overhead %.3f < 1: the loop cannot be shorter than the VMMs it ran", s.Overhead)
@@ -326,28 +328,28 @@ func TestFixtureMicroVMUnderKVM(t *testing.T) {
 	}
 	// Both observers on the same boots, when asked for: ftrace's numbers in the result file,
 	// both in extended.csv.
-	dir, err = Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM}, Accel: vmm.KVM, QEMUCPU: cpu, Observers: []string{"ftrace", "debugcon"},
+	dir, err = Run(context.Background(), RunOptions{VMMs: []string{fig10.QEMUMicroVM}, Accel: vmm.KVM, QEMUCPU: cpu, Observers: []string{"ftrace", "debugcon"},
 		Plan: rep.Plan{Reps: 2, Timeout: time.Minute}, ResultsDir: t.TempDir(), Images: images, Fixture: fixture.Name, Log: quiet(), Out: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkNothingLeft(t)
-	st, _ = ReadStatus(dir)
-	if s, _ := st.Get(QEMUMicroVM); s.Observer != "ftrace" || strings.Join(s.Observers, ",") != "ftrace,debugcon" {
+	st, _ = fig10.ReadStatus(dir)
+	if s, _ := st.Get(fig10.QEMUMicroVM); s.Observer != "ftrace" || strings.Join(s.Observers, ",") != "ftrace,debugcon" {
 		t.Errorf("observers %v, primary %s", s.Observers, s.Observer)
 	}
-	ext, _ := os.ReadFile(filepath.Join(dir, ExtendedFile))
+	ext, _ := os.ReadFile(filepath.Join(dir, fig10.ExtendedFile))
 	if strings.Count(string(ext), "\tftrace\tyes\t") != 2 || strings.Count(string(ext), "\tdebugcon\tno\t") != 2 {
 		t.Errorf("extended.csv:\n%s", ext)
 	}
 	// The debug console alone, when asked for, also under KVM as root.
-	dir, err = Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM}, Accel: vmm.KVM, QEMUCPU: cpu, Observers: []string{"debugcon"},
+	dir, err = Run(context.Background(), RunOptions{VMMs: []string{fig10.QEMUMicroVM}, Accel: vmm.KVM, QEMUCPU: cpu, Observers: []string{"debugcon"},
 		Plan: rep.Plan{Reps: 1, Timeout: time.Minute}, ResultsDir: t.TempDir(), Images: images, Fixture: fixture.Name, Log: quiet(), Out: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _ = ReadStatus(dir)
-	if s, _ := st.Get(QEMUMicroVM); s.Observer != "debugcon" {
+	st, _ = fig10.ReadStatus(dir)
+	if s, _ := st.Get(fig10.QEMUMicroVM); s.Observer != "debugcon" {
 		t.Errorf("OBSERVERS=debugcon: observer %s", s.Observer)
 	}
 }
@@ -357,8 +359,8 @@ func TestPrepareSaysWhatAFixtureCannotProvide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Prepare(context.Background(), PrepareOptions{VMMs: []string{Solo5, Firecracker},
-		Manifest: filepath.Join("..", "..", sources.ManifestPath), Sources: sources.Options{Mirror: m.Dir, Cache: t.TempDir()},
+	_, err = Prepare(context.Background(), PrepareOptions{VMMs: []string{fig10.Solo5, fig10.Firecracker},
+		Manifest: filepath.Join("..", "..", "..", sources.ManifestPath), Sources: sources.Options{Mirror: m.Dir, Cache: t.TempDir()},
 		Images: t.TempDir(), Log: quiet(), Out: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "no guest of VMMS=solo5,firecracker can be prepared") ||
 		!strings.Contains(err.Error(), "provides no unikraft-firecracker, firecracker") {
@@ -381,26 +383,26 @@ func TestRunNeedsPreparedGuests(t *testing.T) {
 
 // checkExtended: extended.csv has a row per boot and observer, and its primary rows are the
 // result files' rows.
-func checkExtended(t *testing.T, dir string, d *Dataset) {
+func checkExtended(t *testing.T, dir string, d *fig10.Dataset) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, ExtendedFile))
+	f, err := os.Open(filepath.Join(dir, fig10.ExtendedFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Scan()
-	if sc.Text() != strings.Join(ExtendedColumns, "\t") {
+	if sc.Text() != strings.Join(fig10.ExtendedColumns, "\t") {
 		t.Fatalf("header %q", sc.Text())
 	}
 	col := map[string]int{}
-	for i, c := range ExtendedColumns {
+	for i, c := range fig10.ExtendedColumns {
 		col[c] = i
 	}
-	primary := map[string][]BootTime{}
+	primary := map[string][]fig10.BootTime{}
 	for sc.Scan() {
 		fl := strings.Split(sc.Text(), "\t")
-		if len(fl) != len(ExtendedColumns) {
+		if len(fl) != len(fig10.ExtendedColumns) {
 			t.Fatalf("row %q", sc.Text())
 		}
 		if fl[col["clock"]] != boottime.Clock || fl[col["vmm_cpu_us"]] == "" || fl[col["exit_code"]] != "83" {
@@ -409,7 +411,7 @@ func checkExtended(t *testing.T, dir string, d *Dataset) {
 		if fl[col["primary"]] == "yes" {
 			v, _ := strconv.ParseFloat(fl[col["vmm_us"]], 64)
 			g, _ := strconv.ParseFloat(fl[col["guest_us"]], 64)
-			primary[fl[col["vmm"]]] = append(primary[fl[col["vmm"]]], BootTime{VMMus: v, GuestUs: g})
+			primary[fl[col["vmm"]]] = append(primary[fl[col["vmm"]]], fig10.BootTime{VMMus: v, GuestUs: g})
 		}
 	}
 	for _, s := range d.Series {
@@ -463,12 +465,12 @@ func TestARunWithNothingBootedKeepsItsManifest(t *testing.T) {
 	if err := results.WriteJSONAtomic(preparedPath(images, "x"), pr); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Run(context.Background(), RunOptions{VMMs: []string{Firecracker}, Accel: vmm.TCG, Images: images,
+	_, err := Run(context.Background(), RunOptions{VMMs: []string{fig10.Firecracker}, Accel: vmm.TCG, Images: images,
 		ResultsDir: resultsDir, Fixture: "x", Log: quiet(), Out: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "no VMM could be booted") {
 		t.Fatalf("err = %v", err)
 	}
-	kept, _ := filepath.Glob(filepath.Join(resultsDir, Figure.Dir, "failed", "*"))
+	kept, _ := filepath.Glob(filepath.Join(resultsDir, fig10.Figure.Dir, "failed", "*"))
 	if len(kept) != 1 {
 		t.Fatalf("failed runs kept: %v", kept)
 	}
@@ -479,7 +481,7 @@ func TestARunWithNothingBootedKeepsItsManifest(t *testing.T) {
 	if m.Host == nil || !strings.Contains(strings.Join(m.Notes, "\n"), "firecracker not run: needs KVM") {
 		t.Errorf("manifest of the failed run: notes %q, host %v", m.Notes, m.Host)
 	}
-	if _, err := os.Stat(filepath.Join(kept[0], SeriesFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(kept[0], fig10.SeriesFile)); err != nil {
 		t.Errorf("series status not kept: %v", err)
 	}
 }
@@ -503,11 +505,11 @@ func TestAPatchThatDoesNotApplyStopsTheGuestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	man, err := sources.ManifestFor(filepath.Join("..", "..", sources.ManifestPath), m.Dir)
+	man, err := sources.ManifestFor(filepath.Join("..", "..", "..", sources.ManifestPath), m.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := GuestOf(QEMU, "")
+	g := GuestOf(fig10.QEMU, "")
 	sub, err := man.Only(g.Sources()...)
 	if err != nil {
 		t.Fatal(err)
@@ -524,7 +526,7 @@ func TestAPatchThatDoesNotApplyStopsTheGuestBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dc.Close()
-	tc, err := dc.BuildRecipe(ctx, filepath.Join("..", "..", "containers"), ToolchainRecipe)
+	tc, err := dc.BuildRecipe(ctx, filepath.Join("..", "..", "..", "containers"), ToolchainRecipe)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -553,18 +555,33 @@ func TestAPatchThatDoesNotApplyStopsTheGuestBuild(t *testing.T) {
 	}
 }
 
+// svg renders the run's chart with the bundle's renderer, as the plot step does.
+func svg(t *testing.T, d *fig10.Dataset) string {
+	t.Helper()
+	if _, err := plot.EnsureECharts(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f := d.Chart(d.Provenance)
+	f.Name = fig10.Figure.Plot
+	b, err := plot.SVG(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // A boot that was tried and failed fails the run step, also on a FIXTURE under TCG, where
-// the timings are not judged: here QEMU (1NIC) boots the hang variant's guest, which stops
-// after its entry marker, and QEMU (MicroVM) the normal one. The run is written and kept as
+// the timings are not judged: here fig10.QEMU (1NIC) boots the hang variant's guest, which stops
+// after its entry marker, and fig10.QEMU (MicroVM) the normal one. The run is written and kept as
 // the latest (so it can be plotted and verified), its verdict has a FAIL row, and Run
 // returns ErrBootsFailed.
 func TestAFailedSeriesFailsTheRunAfterWritingIt(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("QEMU (1NIC) needs root for its tap device")
 	}
-	images, pr, _ := prepared(t, QEMUMicroVM)
-	_, hang, _ := preparedWith(t, fixture.Options{HangAfterEntry: true}, QEMU, QEMU1NIC)
-	// The normal fixture's index with the hanging guest for QEMU (1NIC): both images were
+	images, pr, _ := prepared(t, fig10.QEMUMicroVM)
+	_, hang, _ := preparedWith(t, fixture.Options{HangAfterEntry: true}, fig10.QEMU, fig10.QEMU1NIC)
+	// The normal fixture's index with the hanging guest for fig10.QEMU (1NIC): both images were
 	// built by prepare from their fixture's sources.
 	pr.Guests["qemu1nic"] = hang.Guests["qemu1nic"]
 	if err := results.WriteJSONAtomic(preparedPath(images, pr.Fixture), pr); err != nil {
@@ -572,14 +589,14 @@ func TestAFailedSeriesFailsTheRunAfterWritingIt(t *testing.T) {
 	}
 	resultsDir := t.TempDir()
 	var table, shown bytes.Buffer
-	dir, err := Run(context.Background(), RunOptions{VMMs: []string{QEMUMicroVM, QEMU1NIC}, Accel: vmm.TCG,
+	dir, err := Run(context.Background(), RunOptions{VMMs: []string{fig10.QEMUMicroVM, fig10.QEMU1NIC}, Accel: vmm.TCG,
 		Plan: rep.Plan{Reps: 4, Timeout: 3 * time.Second}, ResultsDir: resultsDir, Images: images, Fixture: pr.Fixture,
 		Log: quiet(), Out: &table, Progress: progress.NewWith(&shown, progress.Options{})})
 	if !errors.Is(err, ErrBootsFailed) || !strings.Contains(err.Error(), "qemu1nic failed: 3 consecutive repetitions stopped the same way") {
 		t.Fatalf("err = %v\n%s", err, table.String())
 	}
 	checkNothingLeft(t)
-	latest, lerr := results.LatestDir(resultsDir, Figure.Dir)
+	latest, lerr := results.LatestDir(resultsDir, fig10.Figure.Dir)
 	if dir == "" || lerr != nil || latest != dir {
 		t.Fatalf("the run is not kept as the latest: dir %q, latest %q (%v)", dir, latest, lerr)
 	}
@@ -588,7 +605,7 @@ func TestAFailedSeriesFailsTheRunAfterWritingIt(t *testing.T) {
 			t.Errorf("progress does not show %q:\n%s", want, shown.String())
 		}
 	}
-	d, err := Load(dir)
+	d, err := fig10.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -612,16 +629,16 @@ func TestAFailedSeriesFailsTheRunAfterWritingIt(t *testing.T) {
 // An interrupt (Ctrl-C cancels the context) stops the run at once, mid-series: one error
 // says so and where the partial run is kept (failed/), with the boots measured until then.
 func TestAnInterruptStopsTheRunAndKeepsItInFailed(t *testing.T) {
-	images, pr, _ := prepared(t, QEMUMicroVM)
+	images, pr, _ := prepared(t, fig10.QEMUMicroVM)
 	resultsDir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// The display's milestone at 2 of 10 boots stands for the user pressing Ctrl-C.
 	shown := &cancelAt{text: "QEMU (MicroVM): 2/10 boots", cancel: cancel}
-	_, err := Run(ctx, RunOptions{VMMs: []string{QEMUMicroVM, QEMU}, Accel: vmm.TCG,
+	_, err := Run(ctx, RunOptions{VMMs: []string{fig10.QEMUMicroVM, fig10.QEMU}, Accel: vmm.TCG,
 		Plan: rep.Plan{Reps: 10, Timeout: time.Minute}, ResultsDir: resultsDir, Images: images, Fixture: pr.Fixture,
 		Log: quiet(), Out: io.Discard, Progress: progress.NewWith(shown, progress.Options{})})
-	kept, _ := filepath.Glob(filepath.Join(resultsDir, Figure.Dir, "failed", "*"))
+	kept, _ := filepath.Glob(filepath.Join(resultsDir, fig10.Figure.Dir, "failed", "*"))
 	if len(kept) != 1 {
 		t.Fatalf("failed runs kept: %v (err %v)", kept, err)
 	}
@@ -629,18 +646,18 @@ func TestAnInterruptStopsTheRunAndKeepsItInFailed(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	checkNothingLeft(t)
-	if _, lerr := results.LatestDir(resultsDir, Figure.Dir); !errors.Is(lerr, results.ErrNoRun) {
+	if _, lerr := results.LatestDir(resultsDir, fig10.Figure.Dir); !errors.Is(lerr, results.ErrNoRun) {
 		t.Errorf("an interrupted run became the latest: %v", lerr)
 	}
-	raw, _ := filepath.Glob(filepath.Join(kept[0], "raw", QEMUMicroVM, "rep-*.console.log"))
+	raw, _ := filepath.Glob(filepath.Join(kept[0], "raw", fig10.QEMUMicroVM, "rep-*.console.log"))
 	if len(raw) < 2 {
 		t.Errorf("the boots measured before the interrupt were not kept: %v", raw)
 	}
-	st, err := ReadStatus(kept[0])
+	st, err := fig10.ReadStatus(kept[0])
 	if err != nil || st == nil {
 		t.Fatalf("series.json of the interrupted run: %v", err)
 	}
-	if _, ok := st.Get(QEMU); ok {
+	if _, ok := st.Get(fig10.QEMU); ok {
 		t.Error("the series after the interrupt ran")
 	}
 }

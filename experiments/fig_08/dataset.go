@@ -1,14 +1,7 @@
-// Package fig08 is Figure 8 of the Unikraft paper: the file size of the stripped KVM image
-// of helloworld, nginx, redis and sqlite, each built in four variants (default, LTO, DCE,
-// DCE+LTO). It reads and writes the original artifact's results.csv, summarises, charts,
-// and verifies a run against the paper's data and its claim that every image is under 2 MB.
-//
-// Image sizes move in 64 KiB steps (see LayoutStep), so the figure cannot resolve
-// differences below that; sizes are compared with the paper in steps, not percent.
 package fig08
 
 import (
-	"embed"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -18,32 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/unikraft-eurosys21/artifact/internal/figure"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 )
-
-//go:embed paper
-var paperFS embed.FS
-
-// PaperFiles are the paper's recorded files: results.csv, elf-layout.tsv and
-// configs/<image>/kraft.yaml (the build configurations of the 16 images).
-func PaperFiles() fs.FS {
-	sub, err := fs.Sub(paperFS, "paper")
-	if err != nil {
-		panic(err) // "paper" is a valid path, embedded at build time
-	}
-	return sub
-}
-
-// Figure describes Figure 8 for the bundle's steps.
-var Figure = figure.Figure{
-	ID:    "fig08",
-	Dir:   "fig_08",
-	Plot:  "fig_08_unikraft-image-size",
-	Title: "Unikraft image sizes with dead code elimination (DCE) and link-time optimisation (LTO)",
-	Paper: func() (figure.Dataset, error) { return figure.Loaded(Paper()) },
-	Load:  func(runDir string) (figure.Dataset, error) { return figure.Loaded(Load(runDir)) },
-}
 
 // Dataset is Figure 8's data: the size of each measured image and, where recorded, its ELF
 // layout. A run may hold a subset of the 16 images; the chart and the verdict show what is
@@ -99,6 +68,28 @@ func Load(runDir string) (*Dataset, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// Write writes the dataset's files into dir (a run directory), each atomically, in the
+// paper's formats: results.csv, elf-layout.tsv and builds.tsv.
+func (d *Dataset) Write(dir string) error {
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{ResultsFile, func(w io.Writer) error { return WriteResults(w, d.Sizes) }},
+		{LayoutFile, func(w io.Writer) error { return WriteLayout(w, d.Sizes, d.Layout) }},
+		{BuildsFile, func(w io.Writer) error { return WriteBuilds(w, d.Builds) }},
+	} {
+		var b bytes.Buffer
+		if err := f.write(&b); err != nil {
+			return err
+		}
+		if err := results.WriteFileAtomic(filepath.Join(dir, f.name), b.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // read loads results.csv and the optional elf-layout.tsv from fsys; prefix makes the file

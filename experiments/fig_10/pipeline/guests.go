@@ -1,4 +1,4 @@
-package fig10
+package pipeline
 
 import (
 	"bufio"
@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	fig10 "github.com/unikraft-eurosys21/artifact/experiments/fig_10"
 	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
 )
 
@@ -200,7 +201,7 @@ func GuestOf(vmmKey, fcGuest string) Guest {
 	if err != nil {
 		fc = "firecracker"
 	}
-	key := map[string]string{QEMU: "stat", QEMUMicroVM: "stat", QEMU1NIC: "qemu1nic", Solo5: "solo5", Firecracker: fc}[vmmKey]
+	key := map[string]string{fig10.QEMU: "stat", fig10.QEMUMicroVM: "stat", fig10.QEMU1NIC: "qemu1nic", fig10.Solo5: "solo5", fig10.Firecracker: fc}[vmmKey]
 	for _, g := range Guests {
 		if g.Key == key {
 			return g
@@ -244,7 +245,7 @@ var environmentSymbols = []string{"CONFIG_UK_FULLVERSION", "CONFIG_UK_CODENAME",
 // machine-specific lines, with the guest's adaptations applied.
 func (g Guest) ConfigLines() ([]string, error) {
 	name := path.Join("paper", "support-configs", g.Config)
-	f, err := paperFS.Open(name)
+	f, err := fig10.PaperFiles().Open(path.Join("support-configs", g.Config))
 	if err != nil {
 		return nil, fmt.Errorf("fig10: the paper's configuration %s is missing from the build: %w", name, err)
 	}

@@ -1,10 +1,11 @@
-package fig10
+package pipeline
 
 import (
 	"context"
 	"fmt"
 	"strings"
 
+	fig10 "github.com/unikraft-eurosys21/artifact/experiments/fig_10"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
 	"github.com/unikraft-eurosys21/artifact/internal/vmm"
 )
@@ -25,16 +26,16 @@ type Binaries struct {
 // hostNeeds says why VMM v cannot run on this host under accel, and what to do ("" when
 // nothing is missing). It checks what prepare cannot provide; the binaries prepare builds
 // or extracts (solo5-hvt, firecracker) are checked by the run step.
-func hostNeeds(ctx context.Context, v VMM, accel string, bin Binaries) string {
+func hostNeeds(ctx context.Context, v fig10.VMM, accel string, bin Binaries) string {
 	switch v.Key {
-	case Solo5, Firecracker:
-		name := map[string]string{Solo5: "Solo5 hvt", Firecracker: "Firecracker"}[v.Key]
+	case fig10.Solo5, fig10.Firecracker:
+		name := map[string]string{fig10.Solo5: "Solo5 hvt", fig10.Firecracker: "Firecracker"}[v.Key]
 		if accel != vmm.KVM {
 			return fmt.Sprintf("needs KVM: %s has no software emulation (ACCEL=%s); run with ACCEL=kvm on a host with a usable /dev/kvm", name, accel)
 		}
-		env := map[string]string{Solo5: "SOLO5_HVT", Firecracker: "FIRECRACKER"}[v.Key]
-		if bin := map[string]string{Solo5: bin.Solo5HVT, Firecracker: bin.Firecracker}[v.Key]; bin != "" {
-			if why := runnable(ctx, bin, map[string]string{Solo5: "--help", Firecracker: "--version"}[v.Key]); why != "" {
+		env := map[string]string{fig10.Solo5: "SOLO5_HVT", fig10.Firecracker: "FIRECRACKER"}[v.Key]
+		if bin := map[string]string{fig10.Solo5: bin.Solo5HVT, fig10.Firecracker: bin.Firecracker}[v.Key]; bin != "" {
+			if why := runnable(ctx, bin, map[string]string{fig10.Solo5: "--help", fig10.Firecracker: "--version"}[v.Key]); why != "" {
 				return fmt.Sprintf("%s=%s: %s; unset %s to use the prepared binary, or point it at a working one", env, bin, why, env)
 			}
 		}
@@ -43,7 +44,7 @@ func hostNeeds(ctx context.Context, v VMM, accel string, bin Binaries) string {
 	if _, err := vmm.QEMUBinary(bin.QEMU); err != nil {
 		return err.Error()
 	}
-	if v.Key == QEMU1NIC {
+	if v.Key == fig10.QEMU1NIC {
 		// Creating the tap device needs CAP_NET_ADMIN: try once.
 		t, err := vmm.CreateTap(vmm.NewTapName())
 		if err != nil {

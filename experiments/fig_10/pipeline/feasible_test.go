@@ -1,4 +1,4 @@
-package fig10
+package pipeline
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	fig10 "github.com/unikraft-eurosys21/artifact/experiments/fig_10"
 	"github.com/unikraft-eurosys21/artifact/experiments/fig_10/fixture"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/rep"
@@ -21,13 +22,13 @@ import (
 )
 
 func TestHostNeedsKVMForSolo5AndFirecrackerUnderTCG(t *testing.T) {
-	for _, key := range []string{Solo5, Firecracker} {
-		v, _ := LookupVMM(key)
+	for _, key := range []string{fig10.Solo5, fig10.Firecracker} {
+		v, _ := fig10.LookupVMM(key)
 		if why := hostNeeds(context.Background(), v, vmm.TCG, Binaries{}); !strings.Contains(why, "needs KVM") || !strings.Contains(why, "ACCEL=kvm") {
 			t.Errorf("%s under tcg: %q, want needs KVM and what to do", key, why)
 		}
 	}
-	v, _ := LookupVMM(Firecracker)
+	v, _ := fig10.LookupVMM(fig10.Firecracker)
 	if why := hostNeeds(context.Background(), v, vmm.KVM, Binaries{Firecracker: filepath.Join(t.TempDir(), "no-such-firecracker")}); !strings.Contains(why, "FIRECRACKER=") || !strings.Contains(why, "unset FIRECRACKER") {
 		t.Errorf("a missing FIRECRACKER binary: %q", why)
 	}
@@ -43,7 +44,7 @@ func partialMirror(t *testing.T) (string, []string) {
 	if _, err := fixture.WriteMirror(context.Background(), dir); err != nil {
 		t.Fatal(err)
 	}
-	real, err := sources.Load(filepath.Join("..", "..", sources.ManifestPath))
+	real, err := sources.Load(filepath.Join("..", "..", "..", sources.ManifestPath))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func partialMirror(t *testing.T) (string, []string) {
 	for _, s := range list {
 		have = append(have, s.(map[string]any)["name"].(string))
 	}
-	for _, n := range slices.Concat(GuestOf(Solo5, "").Sources(), GuestOf(Firecracker, "").Sources(), []string{FirecrackerSource}) {
+	for _, n := range slices.Concat(GuestOf(fig10.Solo5, "").Sources(), GuestOf(fig10.Firecracker, "").Sources(), []string{FirecrackerSource}) {
 		s, ok := real.Source(n)
 		if !ok || slices.Contains(have, n) {
 			continue
@@ -83,10 +84,10 @@ func TestPrepareWithPartialMirror(t *testing.T) {
 	root := t.TempDir()
 	prepare := func(accel string) (*Prepared, string, error) {
 		var out bytes.Buffer
-		pr, err := Prepare(context.Background(), PrepareOptions{VMMs: []string{QEMU, Solo5, Firecracker}, Accel: accel,
-			Manifest:   filepath.Join("..", "..", sources.ManifestPath),
+		pr, err := Prepare(context.Background(), PrepareOptions{VMMs: []string{fig10.QEMU, fig10.Solo5, fig10.Firecracker}, Accel: accel,
+			Manifest:   filepath.Join("..", "..", "..", sources.ManifestPath),
 			Sources:    sources.Options{Cache: filepath.Join(root, "sources"), Mirror: mirror, Log: quiet()},
-			Containers: filepath.Join("..", "..", "containers"), Images: filepath.Join(root, "images"),
+			Containers: filepath.Join("..", "..", "..", "containers"), Images: filepath.Join(root, "images"),
 			Docker: docker.Options{Log: quiet(), Out: io.Discard, LogDir: filepath.Join(root, "logs")}, Log: quiet(), Out: &out})
 		if err != nil && strings.Contains(err.Error(), "cannot reach the Docker daemon") && os.Getenv("CI") == "" {
 			t.Skipf("no Docker daemon: %v", err)
@@ -103,7 +104,7 @@ func TestPrepareWithPartialMirror(t *testing.T) {
 	}
 	// One message names them all, each with its upstream and place in a mirror.
 	for _, n := range lacks {
-		s, _ := sources.Load(filepath.Join("..", "..", sources.ManifestPath))
+		s, _ := sources.Load(filepath.Join("..", "..", "..", sources.ManifestPath))
 		src, _ := s.Source(n)
 		if !strings.Contains(out, "- "+n+":") {
 			t.Errorf("the prepare message does not name %s:\n%s", n, out)
@@ -125,7 +126,7 @@ func TestPrepareWithPartialMirror(t *testing.T) {
 	if strings.Contains(out, "plat-solo5") || len(pr.Missing) != 0 {
 		t.Errorf("under TCG prepare looked for the sources of VMMs that need KVM:\n%s", out)
 	}
-	for _, k := range []string{Solo5, Firecracker} {
+	for _, k := range []string{fig10.Solo5, fig10.Firecracker} {
 		if !strings.Contains(pr.NotRun[k], "needs KVM") {
 			t.Errorf("%s: not run = %q", k, pr.NotRun[k])
 		}
@@ -134,22 +135,22 @@ func TestPrepareWithPartialMirror(t *testing.T) {
 	// The run reports them not run with the reason, runs QEMU, and succeeds; STRICT fails.
 	for _, strict := range []bool{false, true} {
 		var table bytes.Buffer
-		dir, err := Run(context.Background(), RunOptions{VMMs: []string{QEMU, Solo5, Firecracker}, Accel: vmm.TCG,
+		dir, err := Run(context.Background(), RunOptions{VMMs: []string{fig10.QEMU, fig10.Solo5, fig10.Firecracker}, Accel: vmm.TCG,
 			Plan: rep.Plan{Reps: 1, Timeout: time.Minute}, ResultsDir: t.TempDir(), Images: filepath.Join(root, "images"),
 			Fixture: fixture.Name, Strict: strict, Log: quiet(), Out: &table})
 		if strict != (err != nil) {
 			t.Fatalf("strict=%v: err = %v\n%s", strict, err, table.String())
 		}
-		st, err := ReadStatus(dir)
+		st, err := fig10.ReadStatus(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, k := range []string{Solo5, Firecracker} {
-			if s, _ := st.Get(k); s.Status != NotRun || !strings.Contains(s.Reason, "needs KVM") {
+		for _, k := range []string{fig10.Solo5, fig10.Firecracker} {
+			if s, _ := st.Get(k); s.Status != fig10.NotRun || !strings.Contains(s.Reason, "needs KVM") {
 				t.Errorf("%s: %+v", k, s)
 			}
 		}
-		if s, _ := st.Get(QEMU); s.Status != Ran {
+		if s, _ := st.Get(fig10.QEMU); s.Status != fig10.Ran {
 			t.Errorf("qemu: %+v", s)
 		}
 		noAbsolutePaths(t, dir)

@@ -1,4 +1,4 @@
-package fig10
+package pipeline
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	fig10 "github.com/unikraft-eurosys21/artifact/experiments/fig_10"
 	"github.com/unikraft-eurosys21/artifact/internal/boottime"
 	"github.com/unikraft-eurosys21/artifact/internal/host"
 	"github.com/unikraft-eurosys21/artifact/internal/progress"
@@ -27,7 +28,7 @@ import (
 
 // RunOrder is the order in which the paper's benchmark.sh ran the VMMs (the figure shows
 // them in VMMs order).
-var RunOrder = []string{Solo5, Firecracker, QEMUMicroVM, QEMU, QEMU1NIC}
+var RunOrder = []string{fig10.Solo5, fig10.Firecracker, fig10.QEMUMicroVM, fig10.QEMU, fig10.QEMU1NIC}
 
 // DefaultReps is the paper's number of boots per VMM: its loop over {0..25} ran 26 times.
 const DefaultReps = 26
@@ -90,7 +91,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if log == nil {
 		log = logrus.StandardLogger()
 	}
-	log = log.WithField("figure", Figure.Dir)
+	log = log.WithField("figure", fig10.Figure.Dir)
 	selected, err := selectVMMs(o.VMMs)
 	if err == nil {
 		_, err = firecrackerGuest(o.FCGuest)
@@ -108,7 +109,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if o.Plan.Timeout == 0 {
 		o.Plan.Timeout = DefaultTimeout
 	}
-	run, err := results.Create(o.ResultsDir, Figure.Dir)
+	run, err := results.Create(o.ResultsDir, fig10.Figure.Dir)
 	if err != nil {
 		return "", err
 	}
@@ -152,11 +153,11 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 			r.cannot[v.Key] = why
 		}
 	}
-	var status RunStatus
+	var status fig10.RunStatus
 	for _, key := range RunOrder {
-		v, _ := LookupVMM(key)
+		v, _ := fig10.LookupVMM(key)
 		if !slices.Contains(selected, v) {
-			status.Series = append(status.Series, SeriesStatus{VMM: key, Status: NotRun, NotSelected: true,
+			status.Series = append(status.Series, fig10.SeriesStatus{VMM: key, Status: fig10.NotRun, NotSelected: true,
 				Reason: "not selected (VMMS=" + keys(selected) + ")"})
 			continue
 		}
@@ -178,9 +179,9 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 			return "", fmt.Errorf("fig10: run stopped: %w; what was measured is kept in %s", err, run.Abort())
 		}
 		switch st.Status {
-		case NotRun:
+		case fig10.NotRun:
 			fmt.Fprintf(out, "fig10: %s not run: %s\n", v.Label, st.Reason)
-		case Failed:
+		case fig10.Failed:
 			fmt.Fprintf(out, "fig10: %s FAILED: %s\n", v.Label, st.Reason)
 		}
 	}
@@ -221,13 +222,13 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 
 // failures lists the series that were tried and failed, or had failed boots: a boot that
 // was tried and failed fails the run step (a series the host cannot run does not).
-func failures(st RunStatus) string {
+func failures(st fig10.RunStatus) string {
 	var out []string
 	for _, s := range st.Series {
 		switch {
-		case s.Status == Failed:
+		case s.Status == fig10.Failed:
 			out = append(out, s.VMM+" failed: "+s.Reason)
-		case s.Status == Ran && s.Failed > 0:
+		case s.Status == fig10.Ran && s.Failed > 0:
 			out = append(out, fmt.Sprintf("%s: %d of %d boots failed", s.VMM, s.Failed, s.Planned))
 		}
 	}
@@ -235,12 +236,12 @@ func failures(st RunStatus) string {
 }
 
 // reasons lists the selected VMMs that did not run, or whose boots failed, with why.
-func reasons(st RunStatus) string {
+func reasons(st fig10.RunStatus) string {
 	var out []string
 	for _, s := range st.Series {
 		switch {
 		case s.NotSelected:
-		case s.Status != Ran:
+		case s.Status != fig10.Ran:
 			out = append(out, s.VMM+" "+s.Status+": "+s.Reason)
 		case s.Failed > 0:
 			out = append(out, fmt.Sprintf("%s: %d of %d boots failed", s.VMM, s.Failed, s.Planned))
@@ -261,20 +262,20 @@ func CheckSettings(vmms []string, fcGuest string) error {
 }
 
 // selectVMMs resolves VMMS keys to the figure's VMMs, in figure order (all when empty).
-func selectVMMs(keys []string) ([]VMM, error) {
+func selectVMMs(keys []string) ([]fig10.VMM, error) {
 	if len(keys) == 0 {
-		return slices.Clone(VMMs), nil
+		return slices.Clone(fig10.VMMs), nil
 	}
-	var out []VMM
-	for _, v := range VMMs {
+	var out []fig10.VMM
+	for _, v := range fig10.VMMs {
 		if slices.Contains(keys, v.Key) {
 			out = append(out, v)
 		}
 	}
 	for _, k := range keys {
-		if _, ok := LookupVMM(k); !ok {
+		if _, ok := fig10.LookupVMM(k); !ok {
 			var all []string
-			for _, v := range VMMs {
+			for _, v := range fig10.VMMs {
 				all = append(all, v.Key)
 			}
 			return nil, fmt.Errorf("VMMS: unknown VMM %q; expected a comma-separated subset of %s", k, strings.Join(all, ","))
@@ -293,8 +294,8 @@ type runner struct {
 	root     bool              // may use ftrace, create taps, lock memory
 	cannot   map[string]string // VMM key → why the host cannot run it (hostNeeds)
 
-	csv      map[string][]BootTime
-	extended []ExtendedRow
+	csv      map[string][]fig10.BootTime
+	extended []fig10.ExtendedRow
 	phases   map[string]map[string]map[string]stats.Summary // vmm → observer → phase
 	samples  int
 	loopWall time.Duration
@@ -312,8 +313,8 @@ type setup struct {
 
 // series boots one VMM Plan.Reps times. A VMM that cannot run on this host is returned as
 // NotRun with the reason; the error is for the run as a whole (interrupted, disk full).
-func (r *runner) series(ctx context.Context, v VMM) (SeriesStatus, error) {
-	st := SeriesStatus{VMM: v.Key, Status: NotRun}
+func (r *runner) series(ctx context.Context, v fig10.VMM) (fig10.SeriesStatus, error) {
+	st := fig10.SeriesStatus{VMM: v.Key, Status: fig10.NotRun}
 	log := r.log.WithFields(logrus.Fields{"step": "run", "vmm": v.Key})
 	g := GuestOf(v.Key, r.o.FCGuest)
 	st.Guest = g.Key
@@ -348,7 +349,7 @@ func (r *runner) series(ctx context.Context, v VMM) (SeriesStatus, error) {
 			}
 		}
 	}()
-	st.Status, st.Observers, st.Observer = Ran, s.obs.Names(), s.primary
+	st.Status, st.Observers, st.Observer = fig10.Ran, s.obs.Names(), s.primary
 	plan := r.o.Plan
 	plan.Series, plan.RawDir, plan.Log, plan.AbortAfter = v.Key, r.run.RawDir(), log, AbortAfter
 	plan.Base = r.run.Dir() // raw paths relative to the run directory: valid after Commit
@@ -379,7 +380,7 @@ func (r *runner) series(ctx context.Context, v VMM) (SeriesStatus, error) {
 		return st, err
 	}
 	if runErr != nil {
-		st.Status, st.Reason = Failed, runErr.Error()
+		st.Status, st.Reason = fig10.Failed, runErr.Error()
 		return st, runErr
 	}
 	st.OK, st.Failed, st.Warmups = len(res.Runs)-res.Failed, res.Failed, len(res.Warmups)
@@ -410,19 +411,19 @@ func (r *runner) series(ctx context.Context, v VMM) (SeriesStatus, error) {
 }
 
 // collect turns the boots into result rows.
-func (r *runner) collect(v VMM, s *setup, res rep.Result[boottime.Boot], st *SeriesStatus) error {
+func (r *runner) collect(v fig10.VMM, s *setup, res rep.Result[boottime.Boot], st *fig10.SeriesStatus) error {
 	if r.csv == nil {
-		r.csv, r.phases = map[string][]BootTime{}, map[string]map[string]map[string]stats.Summary{}
+		r.csv, r.phases = map[string][]fig10.BootTime{}, map[string]map[string]map[string]stats.Summary{}
 	}
 	perObs := map[string]map[string][]float64{}
-	var rows []BootTime
+	var rows []fig10.BootTime
 	for _, o := range res.Runs {
 		if !o.OK {
 			continue
 		}
 		b := o.Value
 		var bt *vmm.BootTimer
-		if v.Key == Firecracker {
+		if v.Key == fig10.Firecracker {
 			if console, err := os.ReadFile(filepath.Join(r.run.Dir(), rawConsole(b))); err == nil {
 				if t, ok := vmm.ParseBootTimer(console); ok {
 					bt = &t
@@ -430,7 +431,7 @@ func (r *runner) collect(v VMM, s *setup, res rep.Result[boottime.Boot], st *Ser
 			}
 		}
 		for _, smp := range b.Samples {
-			r.extended = append(r.extended, extendedRow(v.Key, o.Index, smp, smp.Observer == s.primary, bt))
+			r.extended = append(r.extended, fig10.NewExtendedRow(v.Key, o.Index, smp, smp.Observer == s.primary, bt))
 			if perObs[smp.Observer] == nil {
 				perObs[smp.Observer] = map[string][]float64{}
 			}
@@ -449,7 +450,7 @@ func (r *runner) collect(v VMM, s *setup, res rep.Result[boottime.Boot], st *Ser
 			}
 			continue
 		}
-		rows = append(rows, BootTime{VMMus: *p.VMMUS, GuestUs: *p.GuestUS})
+		rows = append(rows, fig10.BootTime{VMMus: *p.VMMUS, GuestUs: *p.GuestUS})
 	}
 	r.phases[v.Key] = map[string]map[string]stats.Summary{}
 	for obs, phases := range perObs {
@@ -461,12 +462,12 @@ func (r *runner) collect(v VMM, s *setup, res rep.Result[boottime.Boot], st *Ser
 	if res.Aborted != "" {
 		// The boots left out count as failed: the series did not give what was planned.
 		booted := len(res.Warmups) + len(res.Runs)
-		st.Status, st.Failed = Failed, st.Planned-len(rows)
+		st.Status, st.Failed = fig10.Failed, st.Planned-len(rows)
 		st.Reason = fmt.Sprintf("%s; series stopped after %d of %d boots (warm-up included)", res.Aborted, booted, st.Planned+r.o.Plan.Warmup)
 		return nil
 	}
 	if len(rows) == 0 {
-		st.Status = Failed
+		st.Status = fig10.Failed
 		st.Reason = fmt.Sprintf("none of %d boots succeeded", st.Planned)
 		if len(st.Errors) > 0 {
 			st.Reason += "; " + st.Errors[0]
@@ -489,7 +490,7 @@ func rawConsole(b boottime.Boot) string {
 }
 
 // setup prepares the boots of one VMM, or returns nil with st.Reason when it cannot run here.
-func (r *runner) setup(ctx context.Context, v VMM, kernel string, st *SeriesStatus) (*setup, error) {
+func (r *runner) setup(ctx context.Context, v fig10.VMM, kernel string, st *fig10.SeriesStatus) (*setup, error) {
 	root := r.root
 	kvm := r.o.Accel == vmm.KVM
 	s := &setup{markers: boottime.QEMUMarkers}
@@ -505,7 +506,7 @@ func (r *runner) setup(ctx context.Context, v VMM, kernel string, st *SeriesStat
 	st.CPUs, st.CPUReason = cpus.CPUs, cpus.Reason
 
 	switch v.Key {
-	case QEMU, QEMU1NIC, QEMUMicroVM:
+	case fig10.QEMU, fig10.QEMU1NIC, fig10.QEMUMicroVM:
 		bin, err := vmm.QEMUBinary(r.o.Binaries.QEMU)
 		if err != nil {
 			st.Reason = err.Error()
@@ -518,14 +519,14 @@ func (r *runner) setup(ctx context.Context, v VMM, kernel string, st *SeriesStat
 		}
 		r.manifest.Tools["qemu"] = st.Version
 		q := vmm.QEMU{Binary: bin, CPU: r.o.QEMUCPU, Machine: "pc", Accel: r.o.Accel, MemoryMiB: 2, Kernel: kernel, DebugExit: true, CPUs: cpus.CPUs}
-		if v.Key == QEMUMicroVM {
+		if v.Key == fig10.QEMUMicroVM {
 			q.Machine = "microvm"
 			if !root && !memlockUnlimited() {
 				q.NoMemLock = true
 				st.Notes = append(st.Notes, "deviation: without root (or an unlimited memlock limit) microvm runs without the paper's -overcommit mem-lock=on")
 			}
 		}
-		if v.Key == QEMU1NIC {
+		if v.Key == fig10.QEMU1NIC {
 			// Creating the tap device needs CAP_NET_ADMIN: try once, so a user without it
 			// gets this VMM reported as not run instead of 26 failed boots.
 			t, err := vmm.CreateTap(vmm.NewTapName())
@@ -548,20 +549,20 @@ func (r *runner) setup(ctx context.Context, v VMM, kernel string, st *SeriesStat
 		r.manifest.Machines[v.Key] = st.Machine
 		if !leaf {
 			st.Notes = append(st.Notes, noTSCLeafNote(r.o.Accel))
-			if v.Key == QEMUMicroVM {
+			if v.Key == fig10.QEMUMicroVM {
 				st.Notes = append(st.Notes, "deviation: microvm with pit=on (the paper: pit=off): without the TSC-frequency leaf the guest polls the PIT to calibrate its clock and would never boot without it")
 			}
 		}
 		st.Command = append([]string{bin}, args...)
 		s.target = q
-	case Solo5:
+	case fig10.Solo5:
 		if !kvm {
 			st.Reason = "needs KVM: Solo5 hvt has no software emulation (ACCEL=tcg)"
 			return nil, nil
 		}
 		bin := r.o.Binaries.Solo5HVT
 		if bin == "" {
-			bin = r.pr.Guests[GuestOf(Solo5, r.o.FCGuest).Key].Extras["solo5-hvt"]
+			bin = r.pr.Guests[GuestOf(fig10.Solo5, r.o.FCGuest).Key].Extras["solo5-hvt"]
 		}
 		if why := runnable(ctx, bin, "--help"); why != "" {
 			st.Reason = "solo5-hvt (" + bin + "): " + why
@@ -576,7 +577,7 @@ func (r *runner) setup(ctx context.Context, v VMM, kernel string, st *SeriesStat
 		}
 		st.Command = append([]string{bin}, args...)
 		s.target = t
-	case Firecracker:
+	case fig10.Firecracker:
 		if !kvm {
 			st.Reason = "needs KVM: Firecracker has no software emulation (ACCEL=tcg)"
 			return nil, nil
@@ -598,7 +599,7 @@ func (r *runner) setup(ctx context.Context, v VMM, kernel string, st *SeriesStat
 		// paper's guest (FC_GUEST=paper) only the boot-timer port at main(), so its platform
 		// entry is the first KVM_RUN, as the paper's Firecracker counted.
 		f := vmm.Firecracker{Binary: bin, Kernel: kernel, MemoryMiB: 16, StopOnBootTimer: true, CPUs: cpus.CPUs}
-		if GuestOf(Firecracker, r.o.FCGuest).Key == "firecracker" {
+		if GuestOf(fig10.Firecracker, r.o.FCGuest).Key == "firecracker" {
 			s.markers = boottime.FirecrackerMarkers
 		}
 		st.Notes = append(st.Notes, "deviation: 16 MiB of guest memory (the paper's 0.4-era guest ran in 2 MiB; the 0.13 guest is larger)")
@@ -615,7 +616,7 @@ func (r *runner) setup(ctx context.Context, v VMM, kernel string, st *SeriesStat
 // part what it measures (on the development machine's nested KVM the test guest's 8 µs
 // became 40–3000 µs). Solo5 and Firecracker have no debug console: ftrace is their only
 // observer. A VMM that cannot be observed gets st.Reason and a nil target.
-func (r *runner) observe(v VMM, s *setup, st *SeriesStatus) error {
+func (r *runner) observe(v fig10.VMM, s *setup, st *fig10.SeriesStatus) error {
 	isQEMU := strings.HasPrefix(v.Key, "qemu")
 	var noFtrace string // why ftrace cannot watch here
 	switch {
@@ -647,7 +648,7 @@ func (r *runner) observe(v VMM, s *setup, st *SeriesStatus) error {
 		case err != nil:
 			st.Notes = append(st.Notes, "the ftrace observer failed ("+err.Error()+"): timed by the debug console")
 			useDebugcon = true
-		case v.Key == Solo5 && !ft.SeesKVMRun():
+		case v.Key == fig10.Solo5 && !ft.SeesKVMRun():
 			ft.Close()
 			return notRun("the ftrace observer cannot see KVM_RUN (no syscall tracepoints in this kernel), which marks the start of a Solo5 guest")
 		default:
@@ -725,34 +726,33 @@ func outOr(w io.Writer) io.Writer {
 }
 
 // writeAll writes the run's files: result files, extended.csv, series.json, summary.json.
-func (r *runner) writeAll(status *RunStatus) error {
+func (r *runner) writeAll(status *fig10.RunStatus) error {
 	var errs []error
-	for key, rows := range r.csv {
-		v, _ := LookupVMM(key)
-		b, err := FormatTSV(rows)
-		if err == nil {
-			err = r.run.WriteFile(v.File(), b)
+	measured := &fig10.Dataset{}
+	for _, v := range fig10.VMMs {
+		if rows, ok := r.csv[v.Key]; ok {
+			measured.Series = append(measured.Series, fig10.Series{VMM: v, Boots: rows})
 		}
-		errs = append(errs, err)
 	}
-	b, err := FormatExtended(r.extended)
+	errs = append(errs, measured.Write(r.run.Dir()))
+	b, err := fig10.FormatExtended(r.extended)
 	if err == nil {
-		err = r.run.WriteFile(ExtendedFile, b)
+		err = r.run.WriteFile(fig10.ExtendedFile, b)
 	}
-	errs = append(errs, err, r.run.WriteJSON(SeriesFile, status))
+	errs = append(errs, err, r.run.WriteJSON(fig10.SeriesFile, status))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	if r.samples == 0 {
 		return nil
 	}
-	d, err := Load(r.run.Dir())
+	d, err := fig10.Load(r.run.Dir())
 	if err != nil {
 		return err
 	}
 	d.Provenance.Fixture = r.pr.Fixture
 	d.Provenance.Accel = r.o.Accel
-	sum := RunSummary{Summary: d.Summary().(Summary), Phases: r.phases, Harness: Harness{
+	sum := RunSummary{Summary: d.Summary().(fig10.Summary), Phases: r.phases, Harness: Harness{
 		LoopWallNS: r.loopWall.Nanoseconds(), LifetimesNS: r.lifetime.Nanoseconds()}}
 	if r.lifetime > 0 {
 		sum.Harness.Overhead = float64(r.loopWall) / float64(r.lifetime)
@@ -763,7 +763,7 @@ func (r *runner) writeAll(status *RunStatus) error {
 // RunSummary is summary.json of a measured run: the figure's statistics per VMM, the
 // statistics of every phase per observer, and what the harness cost.
 type RunSummary struct {
-	Summary
+	fig10.Summary
 	// Phases: VMM → observer → phase (boottime.Phases) → statistics in µs.
 	Phases  map[string]map[string]map[string]stats.Summary `json:"phases"`
 	Harness Harness                                        `json:"harness"`
@@ -779,7 +779,7 @@ type Harness struct {
 }
 
 // printTable prints the run's results per VMM and the harness overhead.
-func (r *runner) printTable(w io.Writer, dir string, status *RunStatus) {
+func (r *runner) printTable(w io.Writer, dir string, status *fig10.RunStatus) {
 	fmt.Fprintf(w, "\nfig10 results (%s)", dir)
 	if r.pr.Fixture != "" {
 		fmt.Fprintf(w, " — FIXTURE %s, not Unikraft", r.pr.Fixture)
@@ -788,17 +788,17 @@ func (r *runner) printTable(w io.Writer, dir string, status *RunStatus) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VMM\tboots ok\tobserver\tVMM part (ms)\tguest part (ms)\ttotal (ms)\tmin–max total\tharness overhead")
 	for _, key := range RunOrder {
-		v, _ := LookupVMM(key)
+		v, _ := fig10.LookupVMM(key)
 		st, _ := status.Get(key)
 		rows := r.csv[key]
-		if st.Status != Ran || len(rows) == 0 {
+		if st.Status != fig10.Ran || len(rows) == 0 {
 			fmt.Fprintf(tw, "%s\t%s: %s\n", v.Label, st.Status, st.Reason)
 			continue
 		}
-		s := Series{VMM: v, Boots: rows}
+		s := fig10.Series{VMM: v, Boots: rows}
 		vm, g, t := s.Stats()
 		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\t%s\t%s–%s\t%.3f\n", v.Label, len(rows), st.Planned, st.Observer,
-			ms(vm.Mean), ms(g.Mean), ms(t.Mean), ms(t.Min), ms(t.Max), st.Overhead)
+			fig10.Millis(vm.Mean), fig10.Millis(g.Mean), fig10.Millis(t.Mean), fig10.Millis(t.Min), fig10.Millis(t.Max), st.Overhead)
 	}
 	tw.Flush()
 	if r.lifetime > 0 {

@@ -5,13 +5,26 @@
 // The original artifact dumped the guest's trace buffer with gdb's `uk trace` after each boot
 // and turned those logs into one CSV per allocator (parse.py). This package keeps both halves
 // of that contract: ParseTrace reads the gdb logs with parse.py's bucketing rules, and
-// WriteCSV/ReadCSV speak the paper's CSV format byte for byte, so a run of this bundle can be
+// WriteCSV/ReadCSV (csv.go) speak the paper's CSV format byte for byte, so a run of this bundle can be
 // checked by the paper's own scripts and the paper's raw data can be re-derived by this code.
+//
+// figure.go holds the figure, its series (allocators, components) and the paper's embedded
+// data; dataset.go the Dataset (Load, Paper, FromRaw, Write); trace.go and csv.go one file
+// format each; chart.go draws and verify.go judges a dataset. The figure has no pipeline
+// yet: it redraws and verifies the paper's data.
 package fig14
 
 import (
+	"embed"
+
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
 )
+
+// paperFS is the paper's recorded data: the raw gdb logs (rawdata/1024M), the CSVs parse.py
+// made of them (results/1024M), the kconfigs and the initrd.
+//
+//go:embed paper
+var paperFS embed.FS
 
 // Figure is Figure 14's entry for the bundle's steps (plot, verify, and later prepare/run).
 var Figure = figure.Figure{

@@ -2,6 +2,8 @@ package fig08
 
 import (
 	"encoding/json"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -134,5 +136,32 @@ func TestLoadSaysWhatIsMissing(t *testing.T) {
 	_, err = Load(dir)
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, LayoutFile)+":1: header") {
 		t.Errorf("bad layout header: error %v", err)
+	}
+}
+
+// Write puts the paper's results.csv back byte for byte, and Load reads the same sizes and
+// layouts (elf-layout.tsv is written sorted by image name, the paper's copy by app).
+func TestWriteGivesThePapersDataBack(t *testing.T) {
+	p, err := Paper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := p.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := fs.ReadFile(PaperFiles(), ResultsFile); string(got) != string(want) {
+		t.Errorf("%s differs from the paper's", ResultsFile)
+	}
+	d, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(d.Sizes, p.Sizes) || !maps.Equal(d.Layout, p.Layout) || len(d.Builds) != 0 {
+		t.Errorf("loaded %+v, want %+v", d, p)
 	}
 }

@@ -3,11 +3,35 @@
 // Linux's VFS with and without speculative-execution mitigations, each for a file that
 // exists and for one that does not.
 //
-// The package holds the figure's definition as data (series, cases, colours), the parsers
-// of every format the original artifact wrote (console lines, tsc_mhz.txt, the results
-// CSVs), the original's processing (integer truncation, TSC conversion, numpy mean,
-// Python number formatting), the chart and the verification against the paper.
+// figure.go holds the figure's definition as data (series, cases, colours) and the paper's
+// embedded data; dataset.go the Dataset (Load, Paper, Write) and the original's processing
+// (integer truncation, TSC conversion, numpy mean); one file per format the original
+// artifact wrote reads and writes it (console.go: console lines, tsc.go: tsc_mhz.txt,
+// results.go: the results CSVs; numbers.go: Python's number formatting); chart.go draws the
+// figure and verify.go judges it against the paper.
 package fig22
+
+import (
+	"embed"
+
+	"github.com/unikraft-eurosys21/artifact/internal/figure"
+)
+
+// paperFS holds the paper's data: paper/results/<series>.csv, copied byte for byte from the
+// original artifact (commit d88853d5, experiments/fig_22_compare-vfs/results/).
+//
+//go:embed paper
+var paperFS embed.FS
+
+// Figure is Figure 22 of the paper.
+var Figure = figure.Figure{
+	ID:    "fig22",
+	Dir:   "fig_22",
+	Plot:  "fig_22_compare-vfs",
+	Title: "open() cost on Unikraft SHFS and VFS vs Linux VFS (average TSC cycles per call)",
+	Paper: func() (figure.Dataset, error) { return figure.Loaded(Paper()) },
+	Load:  func(dir string) (figure.Dataset, error) { return figure.Loaded(Load(dir)) },
+}
 
 // Case is one of the benchmark's two cases, named as in the results CSVs.
 type Case string

@@ -2,12 +2,37 @@
 // takes to boot on five VMMs, split into the time the VMM spends before the guest's
 // platform entry and the time the guest spends from there to main().
 //
-// This file names the VMMs (the figure's series) and the figure; tsv.go reads and writes
-// the original artifact's per-VMM result files; dataset.go loads the paper's data or a run
-// directory; chart.go and verify.go draw and judge a dataset.
+// This file names the VMMs (the figure's series), the figure and the paper's embedded data;
+// dataset.go loads the paper's data or a run directory and writes the result files; tsv.go
+// reads and writes the original artifact's per-VMM result files, status.go series.json (what
+// ran and why not) and extended.go extended.csv (every phase of every observer); chart.go
+// and verify.go draw and judge a dataset. The pipeline/ package builds the guests and boots
+// them.
 package fig10
 
-import "github.com/unikraft-eurosys21/artifact/internal/figure"
+import (
+	"embed"
+	"io/fs"
+
+	"github.com/unikraft-eurosys21/artifact/internal/figure"
+)
+
+// paperFS holds the paper's recorded data (copied unmodified from the original artifact's
+// paperresults/ and support-configs/), built into the binary so the figure can be drawn, a
+// run judged and the guests configured without the source tree.
+//
+//go:embed paper
+var paperFS embed.FS
+
+// PaperFiles are the paper's recorded files: results/<vmm>.csv and support-configs/ (the
+// guests' configurations, used by the pipeline).
+func PaperFiles() fs.FS {
+	sub, err := fs.Sub(paperFS, "paper")
+	if err != nil {
+		panic(err) // "paper" is a valid path, embedded at build time
+	}
+	return sub
+}
 
 // VMM is one series of the figure: a VMM (or VMM configuration) the guest boots on.
 type VMM struct {

@@ -1,4 +1,4 @@
-package fig10
+package pipeline
 
 import (
 	"archive/tar"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	fig10 "github.com/unikraft-eurosys21/artifact/experiments/fig_10"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/progress"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
@@ -126,7 +127,7 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 	if log == nil {
 		log = logrus.StandardLogger()
 	}
-	log = log.WithFields(logrus.Fields{"figure": Figure.Dir, "step": "prepare"})
+	log = log.WithFields(logrus.Fields{"figure": fig10.Figure.Dir, "step": "prepare"})
 	vmms, err := selectVMMs(o.VMMs)
 	if err == nil {
 		_, err = firecrackerGuest(o.FCGuest)
@@ -147,7 +148,7 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 	// First what each VMM needs of the host: nothing is fetched or built for one that
 	// cannot run here.
 	accel := or(o.Accel, vmm.KVM)
-	var feasible []VMM
+	var feasible []fig10.VMM
 	for _, v := range vmms {
 		if why := hostNeeds(ctx, v, accel, o.Binaries); why != "" {
 			pr.NotRun[v.Key] = why
@@ -166,7 +167,7 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 			continue
 		}
 		need := g.Sources()
-		if v.Key == Firecracker {
+		if v.Key == fig10.Firecracker {
 			need = append(need, FirecrackerSource)
 		}
 		if miss := missingSources(m, need); len(miss) > 0 {
@@ -208,7 +209,7 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		fmt.Fprintf(out, "fig10: %v\n", err)
 		guests = slices.DeleteFunc(guests, func(g Guest) bool {
 			need := g.Sources()
-			if g.Key == GuestOf(Firecracker, o.FCGuest).Key {
+			if g.Key == GuestOf(fig10.Firecracker, o.FCGuest).Key {
 				need = append(need, FirecrackerSource)
 			}
 			why := sourcesReason(fe, need)
@@ -289,7 +290,7 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		pr.Guests[g.Key] = img
 	}
 	task.Done()
-	if _, ok := pr.Guests[GuestOf(Firecracker, o.FCGuest).Key]; ok {
+	if _, ok := pr.Guests[GuestOf(fig10.Firecracker, o.FCGuest).Key]; ok {
 		r, _ := set.Get(FirecrackerSource)
 		if pr.Firecracker, err = extractFirecracker(r, Dir(o.Images)); err != nil {
 			return nil, err
@@ -493,7 +494,7 @@ func Clean(images string, out io.Writer) error {
 	return nil
 }
 
-func keys(vs []VMM) string {
+func keys(vs []fig10.VMM) string {
 	var k []string
 	for _, v := range vs {
 		k = append(k, v.Key)
