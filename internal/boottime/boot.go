@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/unikraft-eurosys21/artifact/internal/files"
 	"github.com/unikraft-eurosys21/artifact/internal/rep"
 	"github.com/unikraft-eurosys21/artifact/internal/vmm"
 )
@@ -392,7 +393,7 @@ func (b *Boot) keep(prefix, suffix string, data []byte) error {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("keep raw log: %w", err)
 	}
-	b.Raw = append(b.Raw, relTo(b.base, path))
+	b.Raw = append(b.Raw, files.Rel(b.base, path))
 	return nil
 }
 
@@ -412,16 +413,4 @@ func or[T comparable](v, def T) T {
 		return def
 	}
 	return v
-}
-
-// relTo is path relative to base, or path itself when base is empty or path is not below it.
-func relTo(base, path string) string {
-	if base == "" {
-		return path
-	}
-	rel, err := filepath.Rel(base, path)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return path
-	}
-	return rel
 }

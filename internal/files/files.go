@@ -1,5 +1,5 @@
-// Package files holds the two file operations several steps of the bundle share: placing a
-// copy of a file atomically, and hashing a file.
+// Package files holds the file operations several steps of the bundle share: placing a copy
+// of a file atomically, hashing a file, and naming a file relative to a run directory.
 package files
 
 import (
@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Copy copies src to dst with mode perm, creating dst's directory. The copy is written to a
@@ -54,4 +55,18 @@ func SHA256(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Rel is path relative to base, or path itself when base is empty or path is not below it:
+// files recorded inside a run directory name each other relative to it, so the names stay
+// valid after the run directory is renamed into place.
+func Rel(base, path string) string {
+	if base == "" {
+		return path
+	}
+	rel, err := filepath.Rel(base, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return path
+	}
+	return rel
 }

@@ -49,3 +49,17 @@ func TestSHA256(t *testing.T) {
 		t.Error("hashing a missing file gave no error")
 	}
 }
+
+// Rel names a file below a run directory relative to it; anything else stays as it is.
+func TestRel(t *testing.T) {
+	for _, c := range []struct{ base, path, want string }{
+		{"/r/.incomplete/1", "/r/.incomplete/1/raw/qemu/rep-01.json", "raw/qemu/rep-01.json"},
+		{"", "/r/raw/x", "/r/raw/x"},
+		{"/r/1", "/r/2/x", "/r/2/x"},
+		{"/r/1", "/r/1", "."},
+	} {
+		if got := Rel(c.base, c.path); got != c.want {
+			t.Errorf("Rel(%q, %q) = %q, want %q", c.base, c.path, got, c.want)
+		}
+	}
+}

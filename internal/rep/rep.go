@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/unikraft-eurosys21/artifact/internal/files"
 )
 
 // Plan says how often and how to repeat one series.
@@ -190,7 +192,7 @@ func Run[T any](ctx context.Context, p Plan, measure func(context.Context, Rep) 
 		if r.Raw != "" {
 			o.Raw, _ = filepath.Glob(r.Raw + "*")
 			for i, f := range o.Raw {
-				o.Raw[i] = relTo(p.Base, f)
+				o.Raw[i] = files.Rel(p.Base, f)
 			}
 		}
 		if err == nil {
@@ -268,16 +270,4 @@ func Run[T any](ctx context.Context, p Plan, measure func(context.Context, Rep) 
 	}
 	res.Wall = time.Since(start)
 	return res, nil
-}
-
-// relTo is path relative to base, or path itself when base is empty or path is not below it.
-func relTo(base, path string) string {
-	if base == "" {
-		return path
-	}
-	rel, err := filepath.Rel(base, path)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return path
-	}
-	return rel
 }
