@@ -253,9 +253,10 @@ func (Fig10) All(ctx context.Context) error {
 }
 
 // Prepare fetches and verifies the pinned sources of the guests of VMMS, builds the
-// toolchain image and the guests in it (the paper's patches applied by build steps; their tracepoints write the boot markers), and
-// extracts the pinned Firecracker release; everything is cached by content, so a second
-// prepare rebuilds nothing. -v shows the build output.
+// toolchain image and the guests in it (the paper's patches applied by build steps; their
+// tracepoints write the boot markers), and extracts the pinned Firecracker release;
+// everything is cached by content, so a second prepare rebuilds nothing. -v shows the
+// build output.
 func (Fig10) Prepare(ctx context.Context) error { return prepareFig(ctx, "fig10") }
 
 // Run boots each prepared guest REPS times on each VMM of VMMS, a fresh pinned VMM process
