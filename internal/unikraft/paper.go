@@ -1,10 +1,14 @@
 package unikraft
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
 )
@@ -93,4 +97,24 @@ func (st SourceStep) Resolve(ctx context.Context, set *sources.Set, core Tree) (
 		return nil, fmt.Errorf("patch %s of %s at %s: %w", st.Path, st.Source, r.Commit, err)
 	}
 	return []Step{PatchStep(st.Tree, st.Kind, name, b, st.Why)}, nil
+}
+
+// environmentSymbols are lines of a saved .config that describe the machine it was made on,
+// not the image: kconfig derives them again.
+var environmentSymbols = []string{"CONFIG_UK_FULLVERSION", "CONFIG_UK_CODENAME", "CONFIG_UK_BASE", "CONFIG_UK_APP", "CONFIG_UK_DEFNAME"}
+
+// ConfigLines are the CONFIG_ lines of a saved .config (the paper's configuration files)
+// without the lines that describe the machine it was saved on.
+func ConfigLines(r io.Reader) ([]string, error) {
+	var lines []string
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		k, _, ok := strings.Cut(line, "=")
+		if !ok || !strings.HasPrefix(k, "CONFIG_") || slices.Contains(environmentSymbols, k) {
+			continue
+		}
+		lines = append(lines, line)
+	}
+	return lines, sc.Err()
 }

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bufio"
 	"embed"
 	"fmt"
 	"path"
@@ -205,10 +204,6 @@ func App() (map[string][]byte, error) {
 	return files, nil
 }
 
-// environmentSymbols are lines of a saved .config that describe the machine it was made on,
-// not the image: kconfig derives them again.
-var environmentSymbols = []string{"CONFIG_UK_FULLVERSION", "CONFIG_UK_CODENAME", "CONFIG_UK_BASE", "CONFIG_UK_APP", "CONFIG_UK_DEFNAME"}
-
 // ConfigLines returns the guest's CONFIG_ lines: the paper's configuration file without the
 // machine-specific lines, with the guest's adaptations applied.
 func (g Guest) ConfigLines() ([]string, error) {
@@ -218,17 +213,8 @@ func (g Guest) ConfigLines() ([]string, error) {
 		return nil, fmt.Errorf("fig10: the paper's configuration %s is missing from the build: %w", name, err)
 	}
 	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		k, _, ok := strings.Cut(line, "=")
-		if !ok || !strings.HasPrefix(k, "CONFIG_") || slices.Contains(environmentSymbols, k) {
-			continue
-		}
-		lines = append(lines, line)
-	}
-	if err := sc.Err(); err != nil {
+	lines, err := unikraft.ConfigLines(f)
+	if err != nil {
 		return nil, err
 	}
 	for _, c := range g.Adapt {
