@@ -284,8 +284,23 @@ func (Fig10) Plot(ctx context.Context) error { return plotFig(ctx, "fig10") }
 // on series outside their tolerance and on series that were not run.
 func (Fig10) Verify(ctx context.Context) error { return verifyFig(ctx, "fig10") }
 
-// Fig14 — NGINX guest boot-time breakdown with five memory allocators.
+// Fig14 — NGINX guest boot-time breakdown with five memory allocators. Settings of prepare:
+// SOURCES_MIRROR=<directory or archive> replaces every upstream (a FIXTURE mirror brings its
+// stand-in sources, and everything built from it says FIXTURE); SOURCES_CACHE the source
+// cache; GCC=11 (default) or 12 the images' compiler; IMAGES_CACHE the built images (default
+// $STATE_DIR/images). The run step is not built yet.
 type Fig14 mg.Namespace
+
+// Prepare fetches and verifies the pinned sources, builds the toolchain image and in it the
+// five NGINX images (tinyalloc, tlsf, buddy, mimalloc, region) from the paper's
+// configurations on unikraft 7fd6797 with the paper's patches, keeping each unstripped
+// image (.dbg) for gdb, and records them with the paper's initrd nginx.cpio and its sha256.
+// Everything is cached by content: a second prepare rebuilds nothing. -v shows the build output.
+func (Fig14) Prepare(ctx context.Context) error { return prepareFig(ctx, "fig14") }
+
+// Clean removes Figure 14's built images from IMAGES_CACHE; sources, the toolchain image
+// and results are kept.
+func (Fig14) Clean(ctx context.Context) error { return cleanFig(ctx, "fig14") }
 
 // Plot writes plots/fig_14_unikraft-nginx-alloc-boot.svg/.html. FROM=latest (default)
 // plots the newest run under RESULTS_DIR (default results/), FROM=paper the paper's data

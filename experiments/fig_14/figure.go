@@ -10,12 +10,13 @@
 //
 // figure.go holds the figure, its series (allocators, components) and the paper's embedded
 // data; dataset.go the Dataset (Load, Paper, FromRaw, Write); trace.go and csv.go one file
-// format each; chart.go draws and verify.go judges a dataset. The figure has no pipeline
-// yet: it redraws and verifies the paper's data.
+// format each; chart.go draws and verify.go judges a dataset. Its pipeline (package
+// pipeline) builds the five NGINX images so far; the run step is not built yet.
 package fig14
 
 import (
 	"embed"
+	"io/fs"
 
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
 )
@@ -25,6 +26,16 @@ import (
 //
 //go:embed paper
 var paperFS embed.FS
+
+// PaperFiles are the paper's recorded files: rawdata/, results/, support-configs/ (the
+// images' configurations) and nginx.cpio (the initrd), used by the pipeline.
+func PaperFiles() fs.FS {
+	sub, err := fs.Sub(paperFS, "paper")
+	if err != nil {
+		panic(err) // "paper" is a valid path, embedded at build time
+	}
+	return sub
+}
 
 // Figure is Figure 14's entry for the bundle's steps (plot, verify, and later prepare/run).
 var Figure = figure.Figure{

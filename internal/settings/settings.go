@@ -126,7 +126,7 @@ var Vars = []Var{
 	{Name: "OBSERVERS", OneOf: []string{"ftrace", "debugcon"}, Unset: "`ftrace` as root under KVM, else `debugcon` (`boottime:selftest`: both as root under KVM)",
 		Help: "boot-time observers (`ftrace`, `debugcon`, or both, comma-separated)",
 		Bad:  "expected ftrace, debugcon or ftrace,debugcon", field: func(s *Settings) any { return &s.Observers }},
-	{Name: "IMAGES_CACHE", Unset: "`$STATE_DIR/images`", Help: "fig10: built guests",
+	{Name: "IMAGES_CACHE", Unset: "`$STATE_DIR/images`", Help: "fig10: built guests; fig14: built images (`fig_14/`)",
 		field: func(s *Settings) any { return &s.ImagesCache }},
 	{Name: "FC_GUEST", Default: "paper", OneOf: []string{"paper", "0.13"}, Help: "fig10: the Firecracker guest: `paper` (unikraft a4cf6565 + the paper's `firecrackersupport.patch`) or `0.13` (Unikraft 0.13.0, if the paper's does not boot on the pinned Firecracker)",
 		Bad: "expected paper (a4cf6565 + the paper's firecrackersupport.patch) or 0.13 (Unikraft RELEASE-0.13.0)", field: func(s *Settings) any { return &s.FCGuest }},

@@ -180,7 +180,7 @@ func (s Spec) check() error {
 		}
 	}
 	for _, st := range s.Steps {
-		if err := st.check(); err != nil {
+		if err := st.check(s.Libs); err != nil {
 			return fmt.Errorf("unikraft: %s: %w", s.Name, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,7 +27,7 @@ import (
 // them. A step that does not apply stops the build with the step's name and the file the
 // tool could not patch.
 type Step struct {
-	Tree string `json:"tree"` // TreeCore or TreeApp
+	Tree string `json:"tree"` // TreeCore, TreeApp or TreeLib(name)
 	Kind string `json:"kind"` // PatchP1, GitApply, GitApplyIgnoreWhitespace, Replace, Append
 	// Name says where the patch comes from, e.g. "eurosys21-artifacts@d88853d5:support/…/tracepoints.patch".
 	Name        string `json:"name"`
@@ -44,6 +45,22 @@ const (
 	TreeApp  = "app"  // the application directory
 )
 
+// treeLibPrefix starts the tree of a library step: "lib:<source name>".
+const treeLibPrefix = "lib:"
+
+// TreeLib is the copy of the library of Spec.Libs with the given (source) name, as a step's
+// tree: the paper edited some libraries before building (lib-tinyalloc's glue.c, lib-lwip's
+// patchwork patch).
+func TreeLib(name string) string { return treeLibPrefix + name }
+
+// libOf is the library name of a TreeLib tree, or "".
+func libOf(tree string) string {
+	if name, ok := strings.CutPrefix(tree, treeLibPrefix); ok {
+		return name
+	}
+	return ""
+}
+
 // Kinds of step.
 const (
 	PatchP1                  = "patch -p1"
@@ -59,9 +76,13 @@ func PatchStep(tree, kind, name string, patch []byte, why string) Step {
 	return Step{Tree: tree, Kind: kind, Name: name, Patch: patch, PatchSHA256: hex.EncodeToString(sum[:]), Why: why}
 }
 
-func (st Step) check() error {
-	if st.Tree != TreeCore && st.Tree != TreeApp {
-		return fmt.Errorf("step %q: tree %q: expected %q or %q", st.Name, st.Tree, TreeCore, TreeApp)
+func (st Step) check(libs []Tree) error {
+	if lib := libOf(st.Tree); lib != "" {
+		if !slices.ContainsFunc(libs, func(l Tree) bool { return l.Name == lib }) {
+			return fmt.Errorf("step %q: tree %q: the image has no library %s", st.Name, st.Tree, lib)
+		}
+	} else if st.Tree != TreeCore && st.Tree != TreeApp {
+		return fmt.Errorf("step %q: tree %q: expected %q, %q or %q", st.Name, st.Tree, TreeCore, TreeApp, TreeLib("<library>"))
 	}
 	switch st.Kind {
 	case PatchP1, GitApply, GitApplyIgnoreWhitespace:
@@ -121,6 +142,8 @@ func stepScript(steps []Step, work, root string) (string, error) {
 		tree := path.Join(root, coreDir)
 		if st.Tree == TreeApp {
 			tree = path.Join(root, appDir)
+		} else if lib := libOf(st.Tree); lib != "" {
+			tree = path.Join(root, libsDir, lib)
 		}
 		fmt.Fprintf(&sb, "echo '%s%d'\ncd %s\n", stepMarker, i, tree)
 		switch st.Kind {
@@ -212,6 +235,13 @@ func stepFailure(s Spec, log, logPath, work string, err error) error {
 	tree := s.Core.Name + " at " + s.Core.ID
 	if st.Tree == TreeApp {
 		tree = "the application"
+	} else if lib := libOf(st.Tree); lib != "" {
+		tree = "the library " + lib
+		for _, l := range s.Libs {
+			if l.Name == lib {
+				tree += " at " + l.ID
+			}
+		}
 	}
 	return fmt.Errorf("unikraft: %s: step %d of %d, %s of %s, does not apply%s in %s (%s):\n%s\n(log %s, work directory kept: %s)",
 		s.Name, i+1, len(s.Steps), st.Kind, st.Name, files, tree, st.Why, indent(lastLines(out, 15)), logPath, work)

@@ -142,9 +142,37 @@ func TestStepsAreChecked(t *testing.T) {
 		"empty":    {Tree: TreeCore, Kind: Replace, File: "f"},
 		"path":     {Tree: TreeCore, Kind: Replace, File: "../f", Old: "a"},
 		"tampered": {Tree: TreeCore, Kind: GitApply, Patch: []byte("x"), PatchSHA256: "00"},
+		"no lib":   {Tree: TreeLib("lib-other"), Kind: Replace, File: "f", Old: "a"},
 	} {
-		if err := st.check(); err == nil {
+		if err := st.check([]Tree{{Name: "lib-tinyalloc"}}); err == nil {
 			t.Errorf("%s: accepted", what)
 		}
+	}
+}
+
+// A library of the image is a tree of its own: a replacement in lib-tinyalloc's glue.c (as the
+// paper's sed) changes that library's copy, and a text that is not there names the library.
+func TestStepsEditALibrary(t *testing.T) {
+	work := workTree(t)
+	glue := filepath.Join(work, libsDir, "lib-tinyalloc", "glue.c")
+	os.MkdirAll(filepath.Dir(glue), 0o755)
+	os.WriteFile(glue, []byte("#include <uk/tinyalloc.h>\nvoid *f(void *b, int size) { return ta_alloc(b, size); }\n"), 0o644)
+	lib := Tree{Name: "lib-tinyalloc", ID: "49f1efcc"}
+	s := Spec{Name: "t", Core: Tree{Name: "core", ID: "c0"}, Libs: []Tree{lib}, Steps: []Step{
+		{Tree: TreeLib(lib.Name), Kind: Replace, Name: "config.h", File: "glue.c", Old: "#include <uk/tinyalloc.h>", New: "#include <uk/config.h>\n#include <uk/tinyalloc.h>"},
+	}}
+	if err := s.Steps[0].check(s.Libs); err != nil {
+		t.Fatal(err)
+	}
+	if err := runSteps(t, s, work); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(glue); !strings.HasPrefix(string(b), "#include <uk/config.h>\n#include <uk/tinyalloc.h>\n") {
+		t.Errorf("glue.c after the step:\n%s", b)
+	}
+	s.Steps[0] = Step{Tree: TreeLib(lib.Name), Kind: Replace, Name: "align", File: "glue.c", Old: "ta_alloc(b, size + 1)", New: "x"}
+	err := runSteps(t, s, work)
+	if err == nil || !strings.Contains(err.Error(), "the library lib-tinyalloc at 49f1efcc") || !strings.Contains(err.Error(), "glue.c") {
+		t.Errorf("a missing text: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bufio"
 	"embed"
 	"fmt"
 	"path"
@@ -60,51 +59,19 @@ type ConfigChange struct {
 	Why    string   `json:"why"`
 }
 
-// GuestStep is a build step of a guest, resolved against the fetched sources by spec: a
-// patch file of a pinned source applied with the paper's tool, the statically-alloc-irqs
-// recipe, or a text replacement or addition.
-type GuestStep struct {
-	Tree   string // unikraft.TreeCore or unikraft.TreeApp
-	Kind   string // unikraft.PatchP1, GitApply, GitApplyIgnoreWhitespace, Replace, Append, or RecipeStaticIRQs
-	Source string // patch files: the source holding it; RecipeStaticIRQs: the source of commit 300c57e5
-	Path   string // patch files: the path in Source
-	File   string // Replace, Append
-	Old    string
-	New    string
-	Why    string
-}
+// GuestStep is a build step of a guest (see unikraft.SourceStep).
+type GuestStep = unikraft.SourceStep
 
 // RecipeStaticIRQs is the statically-alloc-irqs change (unikraft.StaticIRQs).
-const RecipeStaticIRQs = "statically-alloc-irqs"
+const RecipeStaticIRQs = unikraft.RecipeStaticIRQs
 
 // Sources of the paper's patches and of the statically-alloc-irqs change.
 const (
-	ArtifactSource = "eurosys21-artifacts"
-	IRQsSource     = "unikraft-300c57e5" // the merged statically-alloc-irqs commit
+	ArtifactSource = unikraft.ArtifactSource
+	IRQsSource     = unikraft.IRQsSource
 	AppSource      = "app-helloworld"
-	patchDir       = "support/patches-unikraft-eurosys21/"
+	patchDir       = unikraft.PaperPatchDir
 )
-
-// paperCore are the steps the paper's Dockerfile (support/unikraft-eurosys21.dockerfile)
-// applied to unikraft 7fd6797, in its order and with its tools. tracepoints.patch writes
-// port 1112 first thing in _libkvmplat_entry(), so no marker is inserted.
-var paperCore = []GuestStep{
-	cpio(1, "plat-linuxu-Add-fstat-and-open-host-system-calls"),
-	cpio(2, "plat-linuxu-Add-initrd-memory-region"),
-	cpio(3, "lib-cpio-Create-empty-CPIO-extraction-library"),
-	cpio(4, "lib-cpio-Add-CPIO-extraction-functionality"),
-	cpio(5, "lib-vfscore-Add-support-to-mount-initramfs-to-root"),
-	{Tree: unikraft.TreeCore, Kind: unikraft.GitApply, Source: ArtifactSource, Path: patchDir + "registerallocs.patch",
-		Why: "the paper's allocator options"},
-	{Kind: RecipeStaticIRQs, Source: IRQsSource, Why: "the paper's statically-alloc-irqs.patch (KVM_MAX_IRQ_HANDLER_ENTRIES)"},
-	{Tree: unikraft.TreeCore, Kind: unikraft.GitApply, Source: ArtifactSource, Path: patchDir + "tracepoints.patch",
-		Why: "the paper's boot tracepoints; writes port 1112 first in _libkvmplat_entry()"},
-}
-
-func cpio(n int, name string) GuestStep {
-	return GuestStep{Tree: unikraft.TreeCore, Kind: unikraft.PatchP1, Source: ArtifactSource,
-		Path: fmt.Sprintf("%scpio-series/Minios-devel-%d-5-%s.diff", patchDir, n, name), Why: "the paper's cpio series"}
-}
 
 // helloIOPort is the paper's application patch: outb(1500, 1) first in main(). Its tabs were
 // turned into spaces when it was published, hence --ignore-whitespace (as the paper).
@@ -119,17 +86,17 @@ var entryMarker = unikraft.OutbStatement(1112, 1, "boot-time marker: platform en
 var Guests = []Guest{
 	{
 		Key: "stat", Config: "helloworld/stat.conf", Core: "unikraft-7fd6797", App: AppSource,
-		Steps:  append(slices.Clone(paperCore), helloIOPort),
+		Steps:  append(unikraft.PaperCore(), helloIOPort),
 		Kernel: []string{"app-helloworld_kvm-x86_64"},
 	},
 	{
 		Key: "qemu1nic", Config: "helloworld/qemu1nic.conf", Core: "unikraft-7fd6797", App: AppSource,
-		Steps:  append(slices.Clone(paperCore), helloIOPort),
+		Steps:  append(unikraft.PaperCore(), helloIOPort),
 		Kernel: []string{"app-helloworld_kvm-x86_64"},
 	},
 	{
 		Key: "solo5", Config: "helloworld/solo5.conf", Core: "unikraft-7fd6797", App: AppSource,
-		Steps: append(slices.Clone(paperCore), helloIOPort,
+		Steps: append(unikraft.PaperCore(), helloIOPort,
 			GuestStep{Tree: unikraft.TreeApp, Kind: unikraft.Append, File: "Makefile.uk", New: solo5Makeconf,
 				Why: "configure Solo5 0.4.1 under gcc 11/12 (its configure.sh rejects gcc >= 10)"}),
 		Libs: []string{"plat-solo5"}, Placed: []string{"solo5"},
@@ -237,10 +204,6 @@ func App() (map[string][]byte, error) {
 	return files, nil
 }
 
-// environmentSymbols are lines of a saved .config that describe the machine it was made on,
-// not the image: kconfig derives them again.
-var environmentSymbols = []string{"CONFIG_UK_FULLVERSION", "CONFIG_UK_CODENAME", "CONFIG_UK_BASE", "CONFIG_UK_APP", "CONFIG_UK_DEFNAME"}
-
 // ConfigLines returns the guest's CONFIG_ lines: the paper's configuration file without the
 // machine-specific lines, with the guest's adaptations applied.
 func (g Guest) ConfigLines() ([]string, error) {
@@ -250,17 +213,8 @@ func (g Guest) ConfigLines() ([]string, error) {
 		return nil, fmt.Errorf("fig10: the paper's configuration %s is missing from the build: %w", name, err)
 	}
 	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		k, _, ok := strings.Cut(line, "=")
-		if !ok || !strings.HasPrefix(k, "CONFIG_") || slices.Contains(environmentSymbols, k) {
-			continue
-		}
-		lines = append(lines, line)
-	}
-	if err := sc.Err(); err != nil {
+	lines, err := unikraft.ConfigLines(f)
+	if err != nil {
 		return nil, err
 	}
 	for _, c := range g.Adapt {

@@ -341,7 +341,7 @@ func (g Guest) spec(ctx context.Context, set *sources.Set, env []string) (unikra
 	}
 	s := unikraft.Spec{Name: g.Key, Core: core, App: app, Config: cfg, Edits: g.Edits, Kernel: g.Kernel, Extras: g.Extras, Env: env}
 	for _, st := range g.Steps {
-		steps, err := st.resolve(ctx, set, core)
+		steps, err := st.Resolve(ctx, set, core)
 		if err != nil {
 			return s, fmt.Errorf("fig10: guest %s: %w", g.Key, err)
 		}
@@ -362,30 +362,6 @@ func (g Guest) spec(ctx context.Context, set *sources.Set, env []string) (unikra
 		s.Archives = append(s.Archives, a)
 	}
 	return s, nil
-}
-
-// resolve turns a guest step into build steps with the patch texts of the pinned sources.
-func (st GuestStep) resolve(ctx context.Context, set *sources.Set, core unikraft.Tree) ([]unikraft.Step, error) {
-	switch st.Kind {
-	case RecipeStaticIRQs:
-		r, ok := set.Get(st.Source)
-		if !ok || r.Commit == "" {
-			return nil, fmt.Errorf("%s: source %s is not a fetched git source", st.Kind, st.Source)
-		}
-		return unikraft.StaticIRQs(ctx, set, st.Source, core.ID, r.Commit)
-	case unikraft.Replace, unikraft.Append:
-		return []unikraft.Step{{Tree: st.Tree, Kind: st.Kind, Name: st.Why, File: st.File, Old: st.Old, New: st.New, Why: st.Why}}, nil
-	}
-	r, ok := set.Get(st.Source)
-	if !ok || r.Dir == "" {
-		return nil, fmt.Errorf("patch %s: source %s is not a fetched git tree", st.Path, st.Source)
-	}
-	b, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(st.Path)))
-	if err != nil {
-		return nil, fmt.Errorf("patch %s of %s at %s: %w", st.Path, st.Source, r.Commit, err)
-	}
-	name := fmt.Sprintf("%s@%.12s:%s", st.Source, r.Commit, st.Path)
-	return []unikraft.Step{unikraft.PatchStep(st.Tree, st.Kind, name, b, st.Why)}, nil
 }
 
 // treeFiles reads the files of a source tree (an application), leaving out dot files.

@@ -1,0 +1,340 @@
+// Package pipeline measures Figure 14. So far it prepares: it builds the five NGINX images
+// (one per allocator, images.go) from pinned sources with the one Unikraft builder
+// (internal/unikraft) in the toolchain image, unstripped images kept for gdb and symbol
+// lookup, and records them with the paper's initrd for the run step (prepared.json).
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	fig14 "github.com/unikraft-eurosys21/artifact/experiments/fig_14"
+	"github.com/unikraft-eurosys21/artifact/internal/docker"
+	"github.com/unikraft-eurosys21/artifact/internal/files"
+	"github.com/unikraft-eurosys21/artifact/internal/progress"
+	"github.com/unikraft-eurosys21/artifact/internal/results"
+	"github.com/unikraft-eurosys21/artifact/internal/sources"
+	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
+)
+
+// ToolchainRecipe is the containers/ recipe the images are built in.
+const ToolchainRecipe = "unikraft"
+
+// PrepareOptions configure Prepare.
+type PrepareOptions struct {
+	Manifest   string // the repository's source manifest (containers/sources.json)
+	Sources    sources.Options
+	Containers string // the containers/ directory
+	Images     string // image cache root (IMAGES_CACHE)
+	GCC        string // "11" (default) or "12"
+	Docker     docker.Options
+	Log        logrus.FieldLogger
+	Out        io.Writer // progress and the summary; os.Stderr when nil
+	// Progress shows the builds as they go; plain lines on Out when nil.
+	Progress *progress.Display
+}
+
+// Prepared is what the prepare step leaves for the run step (prepared[-<fixture>].json in
+// the image cache): the images by allocator, the initrd, the toolchain and every pin.
+type Prepared struct {
+	Fixture   string             `json:"fixture,omitempty"`
+	Mirror    string             `json:"mirror,omitempty"`
+	Time      time.Time          `json:"time"`
+	Toolchain Toolchain          `json:"toolchain"`
+	Sources   []sources.Resolved `json:"sources"`
+	// Images by allocator; each keeps its unstripped image as the extra output Build.Debug.
+	Images map[string]*unikraft.Image `json:"images"`
+	Initrd Initrd                     `json:"initrd"`
+	// Skipped are optional steps left out, each with the reason (a source that is missing).
+	Skipped []string `json:"skipped,omitempty"`
+}
+
+// Toolchain describes the build container.
+type Toolchain struct {
+	Ref      string            `json:"ref"`
+	ID       string            `json:"id"`
+	GCC      string            `json:"gcc"`
+	Packages map[string]string `json:"packages"` // compilers, binutils, make
+}
+
+// Initrd is the paper's nginx.cpio, copied next to the images.
+type Initrd struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+}
+
+// Debug is the path of the unstripped image of img (gdb reads it; QEMU boots img.Kernel).
+func Debug(img *unikraft.Image) string { return img.Extras[NGINX.Debug] }
+
+// Dir is Figure 14's directory in the image cache.
+func Dir(images string) string { return filepath.Join(images, "fig_14") }
+
+// preparedPath is the index for a fixture name ("" for the real sources): a fixture's
+// images never stand in for the real ones.
+func preparedPath(images, fixture string) string {
+	if fixture == "" {
+		return filepath.Join(Dir(images), "prepared.json")
+	}
+	return filepath.Join(Dir(images), "prepared-"+fixture+".json")
+}
+
+// ReadPrepared reads what prepare left for the given fixture ("" for real sources).
+func ReadPrepared(images, fixture string) (*Prepared, error) {
+	p := preparedPath(images, fixture)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		what := "the images"
+		if fixture != "" {
+			what = "the images of FIXTURE " + fixture
+		}
+		return nil, fmt.Errorf("fig14: %s are not prepared (no %s): run `go tool mage fig14:prepare` first (with the same SOURCES_MIRROR)", what, p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var pr Prepared
+	if err := json.Unmarshal(b, &pr); err != nil {
+		return nil, fmt.Errorf("fig14: %s: %w (run `go tool mage fig14:prepare` again)", p, err)
+	}
+	return &pr, nil
+}
+
+// Prepare fetches the pinned sources, builds the toolchain image and the five images (each
+// cached by content, so an unchanged image is not rebuilt), copies the initrd next to them
+// and records it all for the run step.
+func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
+	start := time.Now()
+	out := o.Out
+	if out == nil {
+		out = os.Stderr
+	}
+	log := o.Log
+	if log == nil {
+		log = logrus.StandardLogger()
+	}
+	log = log.WithFields(logrus.Fields{"figure": fig14.Figure.Dir, "step": "prepare"})
+	m, err := sources.ManifestFor(o.Manifest, o.Sources.Mirror)
+	if err != nil {
+		return nil, err
+	}
+	pr := &Prepared{Fixture: m.Fixture, Mirror: o.Sources.Mirror, Time: time.Now().UTC(), Images: map[string]*unikraft.Image{}}
+	if m.Fixture != "" {
+		fmt.Fprintf(out, "fig14: FIXTURE %s from %s — a stand-in for the upstream sources; nothing built from it is Unikraft or NGINX\n", m.Fixture, o.Sources.Mirror)
+	}
+	b := NGINX
+	need := b.Sources()
+	var miss []string
+	for _, n := range need {
+		if _, ok := m.Source(n); !ok {
+			miss = append(miss, n)
+		}
+	}
+	for _, n := range miss {
+		if !slices.Contains(b.Optional, n) {
+			return nil, fmt.Errorf("fig14: %s has no source %s, which the NGINX images need", sourcesName(o.Manifest, m), strings.Join(miss, ", "))
+		}
+	}
+	need = slices.DeleteFunc(need, func(n string) bool { return slices.Contains(miss, n) })
+	sub, err := m.Only(need...)
+	if err != nil {
+		return nil, err
+	}
+	sopt := o.Sources
+	if sopt.Log == nil {
+		sopt.Log = o.Log
+	}
+	if sopt.Progress == nil {
+		sopt.Progress = out
+	}
+	set, err := sources.Fetch(ctx, sub, sopt)
+	if fe := (*sources.FetchError)(nil); errors.As(err, &fe) {
+		// Only an optional source may be missing; one that fails verification stops everything.
+		for _, p := range fe.Problems {
+			if p.Mismatch() || !slices.Contains(b.Optional, p.Name) {
+				return nil, err
+			}
+			miss = append(miss, p.Name)
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	pr.Sources = set.Pins()
+	b.Steps = slices.DeleteFunc(slices.Clone(b.Steps), func(st unikraft.SourceStep) bool {
+		if st.Source == "" || !slices.Contains(miss, st.Source) {
+			return false
+		}
+		why := fmt.Sprintf("%s: not applied, its source %s is missing (optional: the paper downloaded it from patchwork at build time)", st.Why, st.Source)
+		pr.Skipped = append(pr.Skipped, why)
+		fmt.Fprintf(out, "fig14: %s\n", why)
+		return true
+	})
+
+	dopt := o.Docker
+	if dopt.Log == nil {
+		dopt.Log = o.Log
+	}
+	if dopt.Out == nil {
+		dopt.Out = out
+	}
+	dc, err := docker.Connect(ctx, dopt)
+	if err != nil {
+		return nil, err
+	}
+	defer dc.Close()
+	tc, err := dc.BuildRecipe(ctx, o.Containers, ToolchainRecipe)
+	if err != nil {
+		return nil, err
+	}
+	env, err := docker.GCCEnv(o.GCC)
+	if err != nil {
+		return nil, err
+	}
+	pr.Toolchain = Toolchain{Ref: tc.Ref, ID: tc.ID, GCC: or(o.GCC, docker.DefaultGCC), Packages: map[string]string{}}
+	pkgs, err := dc.PackageVersions(ctx, tc.Ref)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range []string{"gcc-11", "gcc-12", "binutils", "make", "patch", "git"} {
+		pr.Toolchain.Packages[p] = pkgs[p]
+	}
+
+	builder := &unikraft.Builder{Docker: dc, Toolchain: tc, Cache: Dir(o.Images), Log: o.Log}
+	display := o.Progress
+	if display == nil {
+		display = progress.New(out)
+	}
+	task := display.Start("fig14 images", len(Images), "images")
+	defer task.Done()
+	for _, im := range Images {
+		spec, err := b.spec(ctx, set, im, env)
+		if err != nil {
+			return nil, err
+		}
+		img, err := builder.Build(ctx, spec)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, fmt.Errorf("fig14: prepare interrupted while building the %s image: %w", im.Alloc, context.Cause(ctx))
+		case err != nil && dc.Ping(context.WithoutCancel(ctx)) != nil:
+			return nil, fmt.Errorf("fig14: image %s: %w", im.Alloc, unikraft.ErrDockerLost)
+		case err != nil:
+			task.Step(false)
+			return nil, fmt.Errorf("fig14: image %s: %w", im.Alloc, err)
+		}
+		task.Step(true)
+		state := "up to date"
+		if img.Built {
+			state = fmt.Sprintf("built in %.1f s", img.Seconds)
+		}
+		fmt.Fprintf(out, "fig14: image %-9s %s  %s (sha256 %s)\n", im.Alloc, state, img.Kernel, img.KernelSHA256[:12])
+		for _, d := range img.Dropped {
+			log.WithField("image", im.Alloc).Debugf("config line dropped by olddefconfig: %s", d)
+		}
+		pr.Images[im.Alloc] = img
+	}
+	task.Done()
+	if pr.Initrd, err = placeInitrd(Dir(o.Images)); err != nil {
+		return nil, err
+	}
+	if err := results.WriteJSONAtomic(preparedPath(o.Images, pr.Fixture), pr); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "fig14: prepared %d image(s) and the initrd %s (sha256 %s) in %.1f s (toolchain %s, gcc %s)\n",
+		len(pr.Images), InitrdFile, pr.Initrd.SHA256[:12], time.Since(start).Seconds(), tc.Ref, pr.Toolchain.GCC)
+	return pr, nil
+}
+
+// spec is the build of image im from the fetched sources.
+func (b Build) spec(ctx context.Context, set *sources.Set, im Image, env []string) (unikraft.Spec, error) {
+	fail := func(err error) (unikraft.Spec, error) {
+		return unikraft.Spec{}, fmt.Errorf("fig14: image %s: %w", im.Alloc, err)
+	}
+	core, err := unikraft.TreeOf(set, b.Core)
+	if err != nil {
+		return fail(err)
+	}
+	cfg, err := im.ConfigLines()
+	if err != nil {
+		return unikraft.Spec{}, err
+	}
+	s := unikraft.Spec{Name: "fig14-" + im.Alloc, Core: core, App: b.App, Config: cfg,
+		Kernel: []string{b.Kernel}, Extras: []string{b.Debug}, Env: env}
+	for _, l := range b.Libs {
+		t, err := unikraft.TreeOf(set, l)
+		if err != nil {
+			return fail(err)
+		}
+		s.Libs = append(s.Libs, t)
+	}
+	for _, st := range b.Steps {
+		steps, err := st.Resolve(ctx, set, core)
+		if err != nil {
+			return fail(err)
+		}
+		s.Steps = append(s.Steps, steps...)
+	}
+	for _, p := range b.Placed {
+		a, err := unikraft.PlacedOf(set, p)
+		if err != nil {
+			return fail(err)
+		}
+		s.Archives = append(s.Archives, a)
+	}
+	return s, nil
+}
+
+// placeInitrd copies the paper's nginx.cpio into dir (once; a changed copy is replaced) and
+// returns it with its sha256.
+func placeInitrd(dir string) (Initrd, error) {
+	b, err := fs.ReadFile(fig14.PaperFiles(), InitrdFile)
+	if err != nil {
+		return Initrd{}, fmt.Errorf("fig14: the paper's initrd paper/%s is missing from the build: %w", InitrdFile, err)
+	}
+	p := filepath.Join(dir, InitrdFile)
+	if err := results.WriteFileAtomic(p, b, 0o644); err != nil {
+		return Initrd{}, err
+	}
+	sum, err := files.SHA256(p)
+	return Initrd{Path: p, SHA256: sum, Bytes: int64(len(b))}, err
+}
+
+// Clean removes Figure 14's images, work directories and prepared indexes from the image
+// cache. Sources, toolchain images and results are kept.
+func Clean(images string, out io.Writer) error {
+	dir := Dir(images)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(out, "fig14: nothing to clean (%s does not exist)\n", dir)
+		return nil
+	}
+	if err := unikraft.RemoveAll(dir); err != nil {
+		return fmt.Errorf("fig14: clean: %w", err)
+	}
+	fmt.Fprintf(out, "fig14: removed the images in %s (sources, toolchain image and results are kept)\n", dir)
+	return nil
+}
+
+func sourcesName(path string, m *sources.Manifest) string {
+	if m.Fixture != "" {
+		return "the FIXTURE manifest " + m.Fixture
+	}
+	return path
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
