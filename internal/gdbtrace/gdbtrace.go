@@ -159,7 +159,7 @@ func Capture(ctx context.Context, o Options) (res *Result, err error) {
 			}
 		}
 		res.Console = vm.Console()
-		if err != nil && qemuErr != nil && !errors.Is(qemuErr, vmm.ErrTimeout) {
+		if err != nil && qemuErr != nil && !errors.Is(qemuErr, vmm.ErrTimeout) && ctx.Err() == nil {
 			err = fmt.Errorf("%w (qemu: %v)", err, qemuErr)
 		}
 		if serr != nil {
@@ -201,7 +201,7 @@ func Capture(ctx context.Context, o Options) (res *Result, err error) {
 	hit := hitRE.Match(out)
 	switch {
 	case errors.Is(gerr, vmm.ErrTimeout) && !hit:
-		return res, fmt.Errorf("gdb trace: %w within %v (gdb was still waiting at `continue`; the guest hangs or is too slow — under TCG allow more time); gdb said: %s",
+		return res, fmt.Errorf("gdb trace: %w within %v (gdb never stopped at its breakpoint: the guest hangs before it, or is too slow — under TCG allow more time); gdb said: %s",
 			ErrNoTerminate, o.Timeout, tail(out))
 	case gerr != nil:
 		return res, fmt.Errorf("gdb trace: gdb: %w; gdb said: %s", gerr, tail(out))

@@ -195,6 +195,31 @@ func TestCapturedBootsParseAsPaperTrace(t *testing.T) {
 	}
 }
 
+// Under KVM (the paper's accelerator) the hardware breakpoint and the stub work the same.
+func TestCaptureUnderKVM(t *testing.T) {
+	dbg := fixtureGuest(t, "")
+	if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err != nil {
+		t.Skipf("no usable /dev/kvm: %v", err)
+	} else {
+		f.Close()
+	}
+	o := options(t, dbg, 2*time.Minute)
+	o.QEMU.Accel = vmm.KVM
+	// Nested KVMs (the development machines) cannot expose IA32_ARCH_CAPABILITIES.
+	o.QEMU.CPU = vmm.DefaultCPU + ",-arch-capabilities"
+	if c := os.Getenv("QEMU_CPU"); c != "" {
+		o.QEMU.CPU = c
+	}
+	res, err := gdbtrace.Capture(context.Background(), o)
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, res.GDBOutput, res.Console)
+	}
+	assertNothingLeft(t, o, res)
+	if _, err := fig14.ParseTrace("kvm", bytes.NewReader(gdbtrace.Batch("buddy", 1, 1, res.Trace))); err != nil {
+		t.Fatalf("%v\n%s", err, res.Trace)
+	}
+}
+
 // A guest that never reaches ukplat_terminate is a failed capture after the timeout, with a
 // reason, and leaves nothing behind.
 func TestGuestNeverTerminates(t *testing.T) {
