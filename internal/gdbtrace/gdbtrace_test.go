@@ -21,10 +21,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// guestDir holds the FIXTURE guests built for this test binary; TestMain removes it.
+var guestDir string
+
 // TestMain checks, after all tests, that no child process (QEMU, gdb) of this test process
 // is left.
 func TestMain(m *testing.M) {
+	var err error
+	if guestDir, err = os.MkdirTemp("", "gdbtrace-guest-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := m.Run()
+	os.RemoveAll(guestDir)
 	if kids := children(); len(kids) > 0 {
 		fmt.Fprintf(os.Stderr, "LEFT BEHIND: child processes %v\n", kids)
 		code = 1
@@ -80,12 +89,11 @@ func fixtureGuest(t *testing.T, variant string) string {
 	v, _ := guestOnce.LoadOrStore(variant, &guestBuild{})
 	g := v.(*guestBuild)
 	g.once.Do(func() {
-		dir, err := os.MkdirTemp("", "gdbtrace-guest-")
+		dir, err := os.MkdirTemp(guestDir, "build-")
 		if err != nil {
 			g.err = err
 			return
 		}
-		// Left for the process's lifetime (shared by tests); removed by the OS's tmp cleaning.
 		src, _ := filepath.Abs("testdata")
 		cflags := []string{"-m64", "-ffreestanding", "-fno-pic", "-fno-pie", "-mno-red-zone", "-mgeneral-regs-only",
 			"-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-nostdlib", "-g", "-O1"}
