@@ -61,11 +61,12 @@ func children() []string {
 	return kids
 }
 
-// The FIXTURE guest and the FIXTURE stand-in for uk-gdb.py (testdata/fixture-*): ours, not
+// The FIXTURE guest (testdata/fixture-*) and the stand-in Unikraft tree's uk-gdb.py (the FIXTURE of
+// experiments/fig_10/fixture, whose trace layout the guest shares): ours, not
 // Unikraft's; see the files' comments.
 var (
 	guestOnce sync.Map // variant → *guestBuild
-	script, _ = filepath.Abs("testdata/fixture-uk-gdb.py")
+	script, _ = filepath.Abs("../../experiments/fig_10/fixture/standin/unikraft/support/scripts/uk-gdb.py")
 )
 
 type guestBuild struct {

@@ -6,7 +6,8 @@
  * fig14's parser puts their time into its buckets; the times are TSC ticks of an emulated
  * CPU, not a measurement of anything.
  *
- * Layout (ours, read by fixture-uk-gdb.py):
+ * Layout (ours, read by the stand-in Unikraft tree's support/scripts/uk-gdb.py,
+ *   experiments/fig_10/fixture; the stand-in tree's lib/ukdebug/trace.c writes the same):
  *   .uk_tracepoints_list: struct tp_def per tracepoint, the cookie being its own address;
  *   uk_trace_buffer: records "TRhd", u32 size, u64 time, u64 cookie, then u64 arguments;
  *   uk_trace_buffer_writep: where the next record goes.
