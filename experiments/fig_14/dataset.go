@@ -40,6 +40,8 @@ type Series struct {
 	Allocator
 	Trace *Trace    // the boots, one Breakdown each
 	Mean  Breakdown // mean per component over the boots, µs (parse.py's value, unrounded)
+	// Status is the run step's account of the series (series.json); nil when unknown.
+	Status *SeriesStatus
 }
 
 // Dataset is Figure 14's data: one Series per allocator, in the figure's x order.
@@ -94,6 +96,15 @@ func Load(runDir string) (*Dataset, error) {
 			if got := strconv.FormatFloat(csv[c], 'f', 2, 64); got != want {
 				return nil, fmt.Errorf("%s: %s is %s µs but %s gives %s µs: the CSV was not written from this trace; rerun the parse step", name, c, got, s.Trace.File, want)
 			}
+		}
+	}
+	st, err := readStatus(runDir)
+	if err != nil {
+		return nil, err
+	}
+	for i := range st {
+		if s := d.series(st[i].Alloc); s != nil {
+			s.Status = &st[i]
 		}
 	}
 	return d, nil

@@ -44,6 +44,12 @@ func (d *Dataset) Verify(r *verify.Report) {
 		r.Compare(p.Label+" total boot", "µs", p.Mean.Total(), m.Mean.Total(), TotalTolerance)
 		r.Compare(p.Label+" alloc init", "µs", p.Mean[Alloc], m.Mean[Alloc], AllocTolerance)
 	}
+	for _, s := range d.Series {
+		// A boot that was tried and failed is FAIL, also where the values are not judged.
+		if s.Status != nil && s.Status.Why() != "" {
+			r.Failed("every boot of "+s.Label+" captured", s.Status.Why())
+		}
+	}
 	if len(d.Series) != len(Allocators) {
 		return // the claims compare all five allocators
 	}

@@ -1,7 +1,9 @@
-// Package pipeline measures Figure 14. So far it prepares: it builds the five NGINX images
-// (one per allocator, images.go) from pinned sources with the one Unikraft builder
-// (internal/unikraft) in the toolchain image, unstripped images kept for gdb and symbol
-// lookup, and records them with the paper's initrd for the run step (prepared.json).
+// Package pipeline measures Figure 14: it builds the five NGINX images (one per allocator,
+// images.go) from pinned sources with the one Unikraft builder (internal/unikraft) in the
+// toolchain image, unstripped images kept for gdb and symbol lookup, records them with the
+// paper's initrd for the run step (prepared.json), and boots each image REPS times, every
+// boot's trace captured through QEMU's gdb stub (internal/gdbtrace), into a run directory
+// that the fig14 package parses, plots and verifies (run.go).
 package pipeline
 
 import (
@@ -56,6 +58,9 @@ type Prepared struct {
 	// Images by allocator; each keeps its unstripped image as the extra output Build.Debug.
 	Images map[string]*unikraft.Image `json:"images"`
 	Initrd Initrd                     `json:"initrd"`
+	// GDBScript is Unikraft's gdb script (support/scripts/uk-gdb.py) in the source cache's
+	// tree of the pinned Unikraft: the run's captures source it (the patches do not touch it).
+	GDBScript string `json:"gdb_script"`
 	// Skipped are optional steps left out, each with the reason (a source that is missing).
 	Skipped []string `json:"skipped,omitempty"`
 }
@@ -171,6 +176,12 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		return nil, err
 	}
 	pr.Sources = set.Pins()
+	if core, ok := set.Get(b.Core); ok {
+		pr.GDBScript = filepath.Join(core.Dir, "support", "scripts", "uk-gdb.py")
+		if _, err := os.Stat(pr.GDBScript); err != nil {
+			return nil, fmt.Errorf("fig14: the Unikraft tree %s has no gdb script support/scripts/uk-gdb.py, which the run's captures need: %w", b.Core, err)
+		}
+	}
 	b.Steps = slices.DeleteFunc(slices.Clone(b.Steps), func(st unikraft.SourceStep) bool {
 		if st.Source == "" || !slices.Contains(miss, st.Source) {
 			return false
