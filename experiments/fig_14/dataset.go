@@ -47,6 +47,9 @@ type Series struct {
 // Dataset is Figure 14's data: one Series per allocator, in the figure's x order.
 type Dataset struct {
 	Series []Series
+	// Fixture and Accel are the run's (manifest.json): a FIXTURE run or one under software
+	// emulation is shown but not judged against the paper. Empty for the paper's data.
+	Fixture, Accel string
 }
 
 // Paper parses the paper's raw traces (embedded in the binary).
@@ -100,6 +103,11 @@ func Load(runDir string) (*Dataset, error) {
 	}
 	st, err := readStatus(runDir)
 	if err != nil {
+		return nil, err
+	}
+	if m, err := results.ReadManifest(runDir); err == nil {
+		d.Fixture, d.Accel = m.Fixture, m.Accel
+	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	for i := range st {
