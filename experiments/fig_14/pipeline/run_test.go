@@ -39,7 +39,7 @@ func TestFixtureRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	runResults, interruptResults := t.TempDir(), t.TempDir()
+	runResults, interruptResults, brokenResults, brokenImages := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
 	// gdb's private socket directories go here: the test checks that none is left.
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
@@ -104,6 +104,11 @@ func TestFixtureRun(t *testing.T) {
 		}
 	})
 
+	t.Run("failed captures", func(t *testing.T) {
+		brokenScriptRun(t, pr, brokenImages, brokenResults, runOpts("", 4, progress.NewWith(io.Discard, progress.Options{})))
+		checkNothingLeft(t, tmp)
+	})
+
 	// Ctrl-C during the second allocator stops the run with one message; what was measured is
 	// kept in failed/, and no QEMU, gdb or socket is left.
 	t.Run("interrupt", func(t *testing.T) {
@@ -127,6 +132,47 @@ func TestFixtureRun(t *testing.T) {
 			t.Errorf("the first allocator's trace was not kept: %v", raw)
 		}
 	})
+}
+
+// A gdb script whose `uk trace` prints nothing makes every capture a failed boot with its
+// reason; three in a row stop an allocator's series, and without a trace of every
+// allocator the run is kept in failed/ with every boot's raw output.
+func brokenScriptRun(t *testing.T, pr *Prepared, images, resultsDir string, o RunOptions) {
+	script := filepath.Join(images, "uk-gdb.py")
+	if err := os.WriteFile(script, []byte("# FIXTURE: a uk-gdb.py whose uk trace prints nothing\nimport gdb\n\n"+
+		"class Uk(gdb.Command):\n    def __init__(self):\n        super().__init__(\"uk\", gdb.COMMAND_USER, gdb.COMPLETE_COMMAND, True)\n\n"+
+		"class UkTrace(gdb.Command):\n    def __init__(self):\n        super().__init__(\"uk trace\", gdb.COMMAND_USER)\n\n"+
+		"    def invoke(self, arg, from_tty):\n        pass\n\nUk()\nUkTrace()\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := *pr
+	broken.GDBScript = script
+	if err := os.MkdirAll(Dir(images), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := results.WriteJSONAtomic(preparedPath(images, pr.Fixture), &broken); err != nil {
+		t.Fatal(err)
+	}
+	o.Images, o.ResultsDir = images, resultsDir
+	_, err := Run(context.Background(), o)
+	if !errors.Is(err, ErrBootsFailed) || !strings.Contains(err.Error(), "3 consecutive repetitions stopped the same way: the trace has no trace_boot_end") {
+		t.Fatalf("err = %v", err)
+	}
+	kept, _ := filepath.Glob(filepath.Join(resultsDir, fig14.Figure.Dir, "failed", "*"))
+	if len(kept) != 1 {
+		t.Fatalf("failed runs kept: %v", kept)
+	}
+	var st []fig14.SeriesStatus
+	if b, err := os.ReadFile(filepath.Join(kept[0], fig14.SeriesFile)); err != nil || json.Unmarshal(b, &st) != nil {
+		t.Fatalf("series.json: %v", err)
+	}
+	if len(st) != len(Images) || st[0].Alloc != "tinyalloc" || st[0].OK != 0 || st[0].Failed != 4 || st[0].Aborted == "" ||
+		!strings.Contains(st[0].Errors[0], "printed no trace line") {
+		t.Errorf("series: %+v", st)
+	}
+	if raw, _ := filepath.Glob(filepath.Join(kept[0], "raw", "tinyalloc", "rep-*.gdb.txt")); len(raw) != 3 {
+		t.Errorf("raw gdb output of the failed boots: %v", raw)
+	}
 }
 
 // checkNothingLeft fails when a child process of this test (QEMU, gdb), a container of it or
