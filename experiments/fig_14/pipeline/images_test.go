@@ -31,7 +31,9 @@ func TestImagesAreThePapersFiveInItsRunOrder(t *testing.T) {
 				t.Errorf("%s: the configuration has no %s", im.Alloc, want)
 			}
 		}
-		if slices.ContainsFunc(cfg, func(l string) bool { return strings.HasPrefix(l, "CONFIG_UK_BASE=") || strings.HasPrefix(l, "CONFIG_UK_APP=") }) {
+		if slices.ContainsFunc(cfg, func(l string) bool {
+			return strings.HasPrefix(l, "CONFIG_UK_BASE=") || strings.HasPrefix(l, "CONFIG_UK_APP=")
+		}) {
 			t.Errorf("%s: the paper's machine-specific lines were kept", im.Alloc)
 		}
 		boot := map[string]string{"tinyalloc": "TINYALLOC", "tlsf": "TLSF", "buddy": "BBUDDY", "mimalloc": "MIMALLOC", "region": "REGION"}[im.Alloc]
