@@ -60,3 +60,27 @@ func TestYScale(t *testing.T) {
 		}
 	}
 }
+
+// A run's chart says FIXTURE in its title when it comes from a stand-in, and puts the long
+// provenance and the whiskers' note on two lines, so neither runs off the picture.
+func TestRunChartSaysFixtureAndWraps(t *testing.T) {
+	if _, err := plot.EnsureECharts(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Paper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := figure.Provenance{Source: "run", RunID: "r1", Accel: "tcg", Fixture: "fig14-standin-1"}
+	f := d.Chart(p)
+	f.Name = Figure.Plot
+	svg, err := plot.SVG(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"FIXTURE — " + html.EscapeString(Figure.Title), ">" + html.EscapeString(p.String()) + "<", ">whiskers: min–max of the per-boot totals"} {
+		if !bytes.Contains(svg, []byte(w)) {
+			t.Errorf("SVG lacks %q", w)
+		}
+	}
+}
