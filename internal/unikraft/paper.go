@@ -18,8 +18,10 @@ import (
 // the statically-alloc-irqs recipe, or a text replacement or addition.
 type SourceStep struct {
 	Tree   string // TreeCore, TreeApp or TreeLib(name)
-	Kind   string // PatchP1, GitApply, GitApplyIgnoreWhitespace, Replace, Append, or RecipeStaticIRQs
-	Source string // patch files: the source holding it; RecipeStaticIRQs: the source of commit 300c57e5
+	Kind   string // PatchP1, GitApply, GitApplyIgnoreWhitespace, Replace, Append, RecipeStaticIRQs or CommitDiff
+	// Source: patch files: the source holding it; RecipeStaticIRQs: the source of commit
+	// 300c57e5; CommitDiff: the source pinned at the commit the tree is brought to.
+	Source string
 	Path   string // patch files: the path in Source
 	File   string // Replace, Append
 	Old    string
@@ -29,6 +31,11 @@ type SourceStep struct {
 
 // RecipeStaticIRQs is the statically-alloc-irqs change (StaticIRQs) as a SourceStep kind.
 const RecipeStaticIRQs = "statically-alloc-irqs"
+
+// CommitDiff is a SourceStep kind: the diff from the tree's pinned commit to the commit of
+// Source (a later commit of the same repository), applied with git apply — a patch the paper
+// downloaded from patchwork, taken from the upstream commit that merged it.
+const CommitDiff = "commit diff"
 
 // Sources of the paper's patches and of the statically-alloc-irqs change.
 const (
@@ -75,6 +82,8 @@ func (st SourceStep) Resolve(ctx context.Context, set *sources.Set, core Tree) (
 			return nil, fmt.Errorf("%s: source %s is not a fetched git source", st.Kind, st.Source)
 		}
 		return StaticIRQs(ctx, set, st.Source, core.ID, r.Commit)
+	case CommitDiff:
+		return st.commitDiff(ctx, set, core)
 	case Replace, Append:
 		return []Step{{Tree: st.Tree, Kind: st.Kind, Name: st.Why, File: st.File, Old: st.Old, New: st.New, Why: st.Why}}, nil
 	}
@@ -97,6 +106,30 @@ func (st SourceStep) Resolve(ctx context.Context, set *sources.Set, core Tree) (
 		return nil, fmt.Errorf("patch %s of %s at %s: %w", st.Path, st.Source, r.Commit, err)
 	}
 	return []Step{PatchStep(st.Tree, st.Kind, name, b, st.Why)}, nil
+}
+
+// commitDiff resolves a CommitDiff step: the diff of Source's repository from the pinned
+// commit of the step's tree (core, or the library's source) to Source's commit.
+func (st SourceStep) commitDiff(ctx context.Context, set *sources.Set, core Tree) ([]Step, error) {
+	to, ok := set.Get(st.Source)
+	if !ok || to.Commit == "" {
+		return nil, fmt.Errorf("%s: source %s is not a fetched git source", st.Kind, st.Source)
+	}
+	base := core.ID
+	if lib := libOf(st.Tree); lib != "" {
+		from, ok := set.Get(lib)
+		if !ok || from.Commit == "" {
+			return nil, fmt.Errorf("%s: the library %s is not a fetched git source", st.Kind, lib)
+		}
+		base = from.Commit
+	} else if st.Tree != TreeCore {
+		return nil, fmt.Errorf("%s of %s: tree %q has no pinned commit", st.Kind, st.Source, st.Tree)
+	}
+	diff, err := set.Diff(ctx, st.Source, base, to.Commit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", st.Why, err)
+	}
+	return []Step{PatchStep(st.Tree, GitApply, fmt.Sprintf("%s: diff %s..%s", st.Source, short(base), short(to.Commit)), diff, st.Why)}, nil
 }
 
 // environmentSymbols are lines of a saved .config that describe the machine it was made on,

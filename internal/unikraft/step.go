@@ -117,8 +117,9 @@ func (st Step) hashLine() string {
 // Paths of the step files in the work directory (the container sees them under /work).
 const stepsDir = "steps"
 
-// stepMarker starts each step's output in the log, so a failure is traced to its step.
-const stepMarker = "### unikraft step "
+// stepMarker starts each step's output in the log, so a failure is traced to its step: the
+// step's index, then the tree it changes and what it applies, for the reader of the log.
+const stepMarker = "### step "
 
 // stepScript writes the steps' inputs into work/steps and returns the shell script that
 // applies them in order, for work seen at root (workMount in the container).
@@ -139,13 +140,18 @@ func stepScript(steps []Step, work, root string) (string, error) {
 	var sb strings.Builder
 	sb.WriteString("set -e\n")
 	for i, st := range steps {
-		tree := path.Join(root, coreDir)
+		tree, label := path.Join(root, coreDir), "unikraft"
 		if st.Tree == TreeApp {
-			tree = path.Join(root, appDir)
+			tree, label = path.Join(root, appDir), "the application"
 		} else if lib := libOf(st.Tree); lib != "" {
-			tree = path.Join(root, libsDir, lib)
+			tree, label = path.Join(root, libsDir, lib), lib
 		}
-		fmt.Fprintf(&sb, "echo '%s%d'\ncd %s\n", stepMarker, i, tree)
+		what := st.Name
+		if st.File != "" {
+			what = st.File + ": " + what
+		}
+		header := fmt.Sprintf("%s%d of %d, %s: %s %s", stepMarker, i, len(steps), label, st.Kind, what)
+		fmt.Fprintf(&sb, "echo %s\ncd %s\n", shellQuote(header), tree)
 		switch st.Kind {
 		case PatchP1:
 			if err := write(i, "patch", st.Patch); err != nil {
@@ -172,6 +178,9 @@ func stepScript(steps []Step, work, root string) (string, error) {
 	fmt.Fprintf(&sb, "echo '%sdone'\n", stepMarker)
 	return sb.String(), nil
 }
+
+// shellQuote is s as one single-quoted shell word.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // replacePy replaces every occurrence of a text in a file, or appends a text to a file; it
 // fails when the file or the text is not there.

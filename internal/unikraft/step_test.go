@@ -176,3 +176,26 @@ func TestStepsEditALibrary(t *testing.T) {
 		t.Errorf("a missing text: %v", err)
 	}
 }
+
+// The steps log names each step's tree and what it applies (a library's step is not
+// Unikraft's), and a failure is still traced to the step by its index.
+func TestStepLogHeadersNameTheTree(t *testing.T) {
+	script, err := stepScript([]Step{
+		PatchStep(TreeCore, GitApply, "tracepoints.patch", []byte("x"), ""),
+		{Tree: TreeLib("lib-tinyalloc"), Kind: Replace, Name: "the paper's fix", File: "glue.c", Old: "a", New: "b"},
+	}, t.TempDir(), "/work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"echo '### step 0 of 2, unikraft: git apply tracepoints.patch'",
+		`echo '### step 1 of 2, lib-tinyalloc: replace glue.c: the paper'\''s fix'`,
+	} {
+		if !strings.Contains(script, want) {
+			t.Errorf("the script has no %s:\n%s", want, script)
+		}
+	}
+	if i, out := failedStep("### step 0 of 2, unikraft: x\nok\n### step 1 of 2, lib-tinyalloc: replace glue.c\nerror\n"); i != 1 || out != "error\n" {
+		t.Errorf("failedStep = %d, %q", i, out)
+	}
+}
