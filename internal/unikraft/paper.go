@@ -17,8 +17,8 @@ import (
 // fetched sources into Steps: a patch file of a pinned source applied with the paper's tool,
 // the statically-alloc-irqs recipe, or a text replacement or addition.
 type SourceStep struct {
-	Tree   string // TreeCore, TreeApp or TreeLib(name)
-	Kind   string // PatchP1, GitApply, GitApplyIgnoreWhitespace, Replace, Append, RecipeStaticIRQs or CommitDiff
+	Tree string // TreeCore, TreeApp or TreeLib(name)
+	Kind string // PatchP1, GitApply, GitApplyIgnoreWhitespace, Replace, Append, RecipeStaticIRQs or CommitDiff
 	// Source: patch files: the source holding it; RecipeStaticIRQs: the source of commit
 	// 300c57e5; CommitDiff: the source pinned at the commit the tree is brought to.
 	Source string

@@ -61,8 +61,6 @@ type Prepared struct {
 	// GDBScript is Unikraft's gdb script (support/scripts/uk-gdb.py) in the source cache's
 	// tree of the pinned Unikraft: the run's captures source it (the patches do not touch it).
 	GDBScript string `json:"gdb_script"`
-	// Skipped are optional steps left out, each with the reason (a source that is missing).
-	Skipped []string `json:"skipped,omitempty"`
 }
 
 // Toolchain describes the build container.
@@ -139,6 +137,17 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		fmt.Fprintf(out, "fig14: FIXTURE %s from %s — a stand-in for the upstream sources; nothing built from it is Unikraft or NGINX\n", m.Fixture, o.Sources.Mirror)
 	}
 	b := NGINX
+	// A source every image needs stops everything at once; one that only some images need
+	// (an allocator library's archive) stops those images, after the others are built.
+	needed := func(n string) []string {
+		var by []string
+		for _, im := range Images {
+			if slices.Contains(b.SourcesOf(im), n) {
+				by = append(by, im.Alloc)
+			}
+		}
+		return by
+	}
 	need := b.Sources()
 	var miss []string
 	for _, n := range need {
@@ -147,7 +156,7 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		}
 	}
 	for _, n := range miss {
-		if !slices.Contains(b.Optional, n) {
+		if len(needed(n)) == len(Images) {
 			return nil, fmt.Errorf("fig14: %s has no source %s, which the NGINX images need", sourcesName(o.Manifest, m), strings.Join(miss, ", "))
 		}
 	}
@@ -164,14 +173,16 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		sopt.Progress = out
 	}
 	set, err := sources.Fetch(ctx, sub, sopt)
+	var fetchProblems *sources.FetchError
 	if fe := (*sources.FetchError)(nil); errors.As(err, &fe) {
-		// Only an optional source may be missing; one that fails verification stops everything.
+		// A source that fails verification, or that every image needs, stops everything.
 		for _, p := range fe.Problems {
-			if p.Mismatch() || !slices.Contains(b.Optional, p.Name) {
+			if p.Mismatch() || len(needed(p.Name)) == len(Images) {
 				return nil, err
 			}
 			miss = append(miss, p.Name)
 		}
+		fetchProblems = fe
 	} else if err != nil {
 		return nil, err
 	}
@@ -182,15 +193,6 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 			return nil, fmt.Errorf("fig14: the Unikraft tree %s has no gdb script support/scripts/uk-gdb.py, which the run's captures need: %w", b.Core, err)
 		}
 	}
-	b.Steps = slices.DeleteFunc(slices.Clone(b.Steps), func(st unikraft.SourceStep) bool {
-		if st.Source == "" || !slices.Contains(miss, st.Source) {
-			return false
-		}
-		why := fmt.Sprintf("%s: not applied, its source %s is missing (optional: the paper downloaded it from patchwork at build time)", st.Why, st.Source)
-		pr.Skipped = append(pr.Skipped, why)
-		fmt.Fprintf(out, "fig14: %s\n", why)
-		return true
-	})
 
 	dopt := o.Docker
 	if dopt.Log == nil {
@@ -228,7 +230,15 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 	}
 	task := display.Start("fig14 images", len(Images), "images")
 	defer task.Done()
+	var notBuilt []string
 	for _, im := range Images {
+		if lacks := slices.DeleteFunc(b.SourcesOf(im), func(n string) bool { return !slices.Contains(miss, n) }); len(lacks) > 0 {
+			task.Step(false)
+			why := fmt.Sprintf("image %s not built: its source(s) %s are missing", im.Alloc, strings.Join(lacks, ", "))
+			fmt.Fprintf(out, "fig14: %s\n", why)
+			notBuilt = append(notBuilt, why)
+			continue
+		}
 		spec, err := b.spec(ctx, set, im, env)
 		if err != nil {
 			return nil, err
@@ -249,12 +259,36 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 			state = fmt.Sprintf("built in %.1f s", img.Seconds)
 		}
 		fmt.Fprintf(out, "fig14: image %-9s %s  %s (sha256 %s)\n", im.Alloc, state, img.Kernel, img.KernelSHA256[:12])
+		standin := 0
 		for _, d := range img.Dropped {
-			log.WithField("image", im.Alloc).Debugf("config line dropped by olddefconfig: %s", d)
+			l := log.WithField("image", im.Alloc)
+			switch {
+			case im.LeftOut(d):
+				l.Debugf("olddefconfig dropped the paper's config line %s: its library is not in this image", d)
+			case m.Fixture != "":
+				// The stand-in tree declares only the symbols it uses.
+				l.Debugf("olddefconfig of the FIXTURE tree dropped the paper's config line %s", d)
+				standin++
+			default:
+				// A paper configuration line the tree does not declare changes the image
+				// (e.g. lwip's memory pools): say so where a user sees it.
+				l.Warnf("olddefconfig dropped the paper's config line %s: the tree does not declare it", d)
+			}
+		}
+		if standin > 0 {
+			fmt.Fprintf(out, "fig14: FIXTURE: olddefconfig of the stand-in tree dropped %d of the paper's config lines of the %s image, which it does not declare (prepared.json lists them)\n", standin, im.Alloc)
 		}
 		pr.Images[im.Alloc] = img
 	}
 	task.Done()
+	if len(notBuilt) > 0 {
+		detail := ""
+		if fetchProblems != nil {
+			detail = "\n" + fetchProblems.Error()
+		}
+		return nil, fmt.Errorf("fig14: %s (the other images are built and cached; provide the missing source(s) in %s and run `go tool mage fig14:prepare` again)%s",
+			strings.Join(notBuilt, "; "), sourcesName(o.Manifest, m), detail)
+	}
 	if pr.Initrd, err = placeInitrd(Dir(o.Images)); err != nil {
 		return nil, err
 	}
@@ -281,21 +315,21 @@ func (b Build) spec(ctx context.Context, set *sources.Set, im Image, env []strin
 	}
 	s := unikraft.Spec{Name: "fig14-" + im.Alloc, Core: core, App: b.App, Config: cfg,
 		Kernel: []string{b.Kernel}, Extras: []string{b.Debug}, Env: env}
-	for _, l := range b.Libs {
+	for _, l := range b.LibsOf(im) {
 		t, err := unikraft.TreeOf(set, l)
 		if err != nil {
 			return fail(err)
 		}
 		s.Libs = append(s.Libs, t)
 	}
-	for _, st := range b.Steps {
+	for _, st := range b.StepsOf(im) {
 		steps, err := st.Resolve(ctx, set, core)
 		if err != nil {
 			return fail(err)
 		}
 		s.Steps = append(s.Steps, steps...)
 	}
-	for _, p := range b.Placed {
+	for _, p := range b.PlacedOf(im) {
 		a, err := unikraft.PlacedOf(set, p)
 		if err != nil {
 			return fail(err)

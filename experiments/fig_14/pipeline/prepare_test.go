@@ -47,16 +47,25 @@ func prepare(t *testing.T, fo fixture.Options) (PrepareOptions, *Prepared, strin
 }
 
 // The FIXTURE images build for real in the toolchain container: every image keeps its
-// unstripped .dbg (symbols for gdb) beside the stripped kernel, the lwip patch and the
-// tinyalloc edits are applied, the initrd is recorded with its sha256, and a second prepare
-// rebuilds nothing.
+// unstripped .dbg (symbols for gdb) beside the stripped kernel, the lwip patch (its merged
+// form) and the tinyalloc edits are applied — so the final configuration keeps the paper's
+// CONFIG_LWIP_POOLS=y —, lib-nginx's -Werror passes, the initrd is recorded with its sha256,
+// and a second prepare rebuilds nothing.
 func TestFixtureImagesBuildWithTheirDebugImages(t *testing.T) {
 	opt, pr, out, err := prepare(t, fixture.Options{})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if pr.Fixture != fixture.Name || len(pr.Images) != len(Images) || len(pr.Skipped) != 0 {
-		t.Fatalf("prepared: fixture %q, %d images, skipped %v", pr.Fixture, len(pr.Images), pr.Skipped)
+	if pr.Fixture != fixture.Name || len(pr.Images) != len(Images) {
+		t.Fatalf("prepared: fixture %q, %d images", pr.Fixture, len(pr.Images))
+	}
+	for alloc, img := range pr.Images {
+		cfg, _ := os.ReadFile(img.Config)
+		for _, want := range []string{"CONFIG_LWIP_POOLS=y", "CONFIG_LWIP_NUM_TCPCON=64", "CONFIG_LWIP_NUM_TCPLISTENERS=64"} {
+			if !strings.Contains(string(cfg), "\n"+want+"\n") {
+				t.Errorf("%s: the final configuration lost the paper's %s (dropped: %v)", alloc, want, img.Dropped)
+			}
+		}
 	}
 	for _, alloc := range []string{"tinyalloc", "buddy"} {
 		img := pr.Images[alloc]
@@ -70,7 +79,8 @@ func TestFixtureImagesBuildWithTheirDebugImages(t *testing.T) {
 		if syms := symbols(t, img.Kernel); len(syms) != 0 {
 			t.Errorf("%s: the kernel QEMU boots is not stripped", alloc)
 		}
-		if b, _ := os.ReadFile(img.StepsLog); !strings.Contains(string(b), "Applied patch README.FIXTURE cleanly") {
+		if b, _ := os.ReadFile(img.StepsLog); !strings.Contains(string(b), "Applied patch Config.uk cleanly") ||
+			!strings.Contains(string(b), "lib-lwip: git apply lib-lwip-3c85bd46: diff ") {
 			t.Errorf("%s: the lwip patch was not applied:\n%s", alloc, b)
 		}
 	}
@@ -93,15 +103,37 @@ func TestFixtureImagesBuildWithTheirDebugImages(t *testing.T) {
 	}
 }
 
-// A mirror without the lwip patchwork patch (patchwork gone) still builds the images, and
-// prepared.json says which step was left out.
-func TestFixtureWithoutTheLwipPatchSaysSo(t *testing.T) {
-	_, pr, out, err := prepare(t, fixture.Options{NoLwipPatch: true})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
+// Only the tlsf image needs the TLSF archive: a mirror without it builds the other four
+// images, then fails naming the image and the source.
+func TestAMissingTLSFArchiveStopsOnlyTheTLSFImage(t *testing.T) {
+	_, pr, out, err := prepare(t, fixture.Options{Omit: []string{"tlsf"}})
+	if err == nil {
+		t.Fatalf("prepare succeeded without the TLSF archive: %+v", pr)
 	}
-	if len(pr.Skipped) != 1 || !strings.Contains(pr.Skipped[0], "patchwork-737737") || !strings.Contains(out, "not applied") {
-		t.Errorf("skipped %v, output:\n%s", pr.Skipped, out)
+	if !strings.Contains(err.Error(), "image tlsf not built: its source(s) tlsf are missing") {
+		t.Errorf("the error does not name the image and its source: %v", err)
+	}
+	for _, alloc := range []string{"tinyalloc", "buddy", "mimalloc", "region"} {
+		if !strings.Contains(out, "fig14: image "+alloc) {
+			t.Errorf("the %s image was not built:\n%s", alloc, out)
+		}
+	}
+}
+
+// lib-nginx compiles with -Werror, and gcc 11 warns in newlib's headers: without the
+// application's -Wno-error flags the build fails naming the warning.
+func TestNGINXNeedsTheWarningFlags(t *testing.T) {
+	app := NGINX.App
+	t.Cleanup(func() { NGINX.App = app })
+	NGINX.App = map[string][]byte{"Makefile.uk": bytes.ReplaceAll(app["Makefile.uk"], []byte(NGINXWarnings), nil)}
+	_, _, out, err := prepare(t, fixture.Options{})
+	if err == nil {
+		t.Fatalf("lib-nginx built with -Werror and gcc 11's warnings:\n%s", out)
+	}
+	for _, want := range []string{"image tinyalloc", "libnginx", "[-Werror=attributes]", "[-Werror=array-parameter=]"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the failure does not say %q: %v", want, err)
+		}
 	}
 }
 

@@ -184,9 +184,6 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	}
 	m.Images["initrd "+InitrdFile] = "sha256:" + pr.Initrd.SHA256
 	m.Notes = append(m.Notes, patchNotes(pr)...)
-	for _, s := range pr.Skipped {
-		m.Notes = append(m.Notes, "skipped: "+s)
-	}
 	m.Notes = append(m.Notes, "uk-gdb.py: "+pr.GDBScript,
 		fmt.Sprintf("QEMU pinned to CPUs %s (%s)", host.FormatCPUList(cpus.CPUs), cpus.Reason))
 	// Every image's full build record (trees, patch steps with their sha256, configuration).
