@@ -57,7 +57,14 @@ var rules = func() []rule {
 	for _, x := range []struct {
 		f string
 		c Component
-	}{{"uk_bus_init_all", Ukbus}, {"pthread_initcall", Pthreads}, {"liblwip_init", Lwip}, {"vfscore_rootfs", Rootfs}} {
+	}{
+		{"uk_bus_init_all", Ukbus},
+		// The same inittab entry in Unikraft 7fd6797 as built here: lib/ukbus/bus.c
+		// registers the static uk_bus_lib_init, which calls uk_bus_init_all (the paper's
+		// log names the latter), so a trace of ours names uk_bus_lib_init.
+		{"uk_bus_lib_init", Ukbus},
+		{"pthread_initcall", Pthreads}, {"liblwip_init", Lwip}, {"vfscore_rootfs", Rootfs},
+	} {
 		r = append(r, rule{"trace_boot_inittab_beg", x.f, Misc}, rule{"trace_boot_inittab_end", x.f, x.c})
 	}
 	return append(r, rule{"trace_boot_end", "", Misc})

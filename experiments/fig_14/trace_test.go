@@ -73,9 +73,28 @@ func TestParseTraceBuckets(t *testing.T) {
 		t.Fatal(err)
 	}
 	// each line is 1 µs after the previous one
-	want := Breakdown{Plat: 2, Virtio: 4, Vfscore: 2, Alloc: 1, Ukbus: 1, Pthreads: 1, Lwip: 1, Rootfs: 1, Misc: 4 + 2 + 1 + 4 + 1}
+	want := Breakdown{Plat: 2, Virtio: 4, Vfscore: 2, Alloc: 1, Ukbus: 2, Pthreads: 1, Lwip: 1, Rootfs: 1, Misc: 4 + 2 + 1 + 5 + 1}
 	if got := tr.Boots[0].Components; got != want {
 		t.Errorf("got %v\nwant %v", got, want)
+	}
+}
+
+// A real Unikraft 7fd6797 build's trace names ukbus's inittab entry uk_bus_lib_init (the
+// static function lib/ukbus/bus.c registers), where the paper's showed uk_bus_init_all: both
+// are ukbus.
+func TestUkbusUnderEitherName(t *testing.T) {
+	for _, fn := range []string{"uk_bus_init_all", "uk_bus_lib_init"} {
+		log := "0000000000001000 trace_boot_time_init: \n" +
+			"0000000000003000 trace_boot_inittab_beg: " + fn + "()\n" +
+			"0000000000010000 trace_boot_inittab_end: " + fn + "()\n" +
+			"0000000000011000 trace_boot_end: \n"
+		tr, err := ParseTrace(fn, strings.NewReader(log))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := tr.Boots[0].Components, (Breakdown{Plat: 1, Misc: 2 + 1, Ukbus: 7}); got != want {
+			t.Errorf("%s: got %v, want %v", fn, got, want)
+		}
 	}
 }
 

@@ -1,7 +1,10 @@
 // Package gdbtrace captures the boot trace of a Unikraft guest built with tracepoints, as the
 // paper's fig14 benchmark.sh did by hand, in one call: QEMU starts paused with its gdb stub on
-// a private unix socket, gdb breaks at ukplat_terminate, continues, sources the image's
+// a private unix socket, gdb breaks at main (Options.Break), continues, sources the image's
 // uk-gdb.py and prints the trace buffer with `uk trace`, and our QEMU is stopped by its pid.
+// The paper's script broke at ukplat_terminate, which its NGINX boots reached by crashing
+// after main(); a working NGINX never gets there (it serves, idle), while the boot trace is
+// complete before main(): trace_boot_end is recorded just before Unikraft calls main().
 // The trace's function addresses are then resolved from the image's own ELF symbols (Resolve),
 // so that the log is in the paper's raw format (Batch) and fig14's parser reads it unchanged.
 //
@@ -35,7 +38,7 @@ type Options struct {
 	// QEMU is the VM: Kernel (the image QEMU boots, possibly stripped), Accel, MemoryMiB,
 	// CPUs, … Capture adds the gdb stub, -S, -no-shutdown and -no-reboot.
 	QEMU vmm.QEMU
-	// Debug is the unstripped image (.dbg) gdb reads: ukplat_terminate's address, the trace
+	// Debug is the unstripped image (.dbg) gdb reads: the breakpoint's address, the trace
 	// buffer's symbols, and the symbols Resolve names the trace's functions with.
 	Debug string
 	// Script is uk-gdb.py of the image's Unikraft tree (support/scripts/uk-gdb.py). gdb does
@@ -43,8 +46,11 @@ type Options struct {
 	Script string
 	// GDB is the gdb binary; empty means gdb on PATH.
 	GDB string
-	// Timeout bounds the whole capture: QEMU's start, the boot up to ukplat_terminate and
-	// `uk trace`. A guest that does not get there in time is a failed capture.
+	// Break is the function gdb stops the guest at to read its trace; empty means
+	// DefaultBreak. It must come after trace_boot_end.
+	Break string
+	// Timeout bounds the whole capture: QEMU's start, the boot up to Break and `uk trace`.
+	// A guest that does not get there in time is a failed capture.
 	Timeout time.Duration
 	// TempDir is where the private directory holding gdb's socket is made; empty means
 	// os.TempDir(). The directory is gone when Capture returns.
@@ -67,24 +73,26 @@ type Result struct {
 
 // Why a capture failed, for errors.Is; the error's text says what was seen.
 var (
-	// ErrNoTerminate: the guest did not reach ukplat_terminate (in time, or at all).
-	ErrNoTerminate = errors.New("the guest did not reach ukplat_terminate")
+	// ErrNoBreak: the guest did not reach the breakpoint (Options.Break) in time, or at all.
+	ErrNoBreak = errors.New("the guest did not reach the breakpoint")
 	// ErrNoBootEnd: `uk trace` ran but its trace has no trace_boot_end line.
 	ErrNoBootEnd = errors.New("the trace has no trace_boot_end")
 )
+
+// DefaultBreak is where a capture stops the guest: Unikraft's boot records trace_boot_end
+// right before it calls main().
+const DefaultBreak = "main"
 
 // stopWait bounds the waits once the capture is over (gdb and QEMU are being killed).
 const stopWait = 15 * time.Second
 
 var (
-	// hitRE is gdb's report of the breakpoint: "Breakpoint 1, ukplat_terminate (request=…) at …".
-	hitRE     = regexp.MustCompile(`(?m)^(?:Temporary )?[Bb]reakpoint [0-9]+, (?:0x[0-9a-f]+ in )?ukplat_terminate\b`)
 	bootEndRE = regexp.MustCompile(`(?m)^[0-9]+ trace_boot_end:`)
 	traceRE   = regexp.MustCompile(`(?m)^[0-9]+ [A-Za-z_][A-Za-z0-9_]*:`)
 )
 
 // Capture boots the guest once and returns gdb's output and its trace, resolved. It fails
-// (with the Result so far) when the guest does not reach ukplat_terminate within Timeout,
+// (with the Result so far) when the guest does not reach Options.Break within Timeout,
 // when the trace lacks trace_boot_end, when an address cannot be resolved, or when ctx is
 // cancelled. gdb's exit status says nothing (gdb -batch exits 0 after a failed command), so
 // the capture is judged by gdb's output. QEMU and gdb are stopped by their pids on every path.
@@ -96,6 +104,13 @@ func Capture(ctx context.Context, o Options) (res *Result, err error) {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("gdb trace: %s: %w", what, err)
 		}
+	}
+	brk := o.Break
+	if brk == "" {
+		brk = DefaultBreak
+	}
+	if !symbolRE.MatchString(brk) {
+		return nil, fmt.Errorf("gdb trace: breakpoint %q is not a function name", brk)
 	}
 	gdbBin, err := Binary(o.GDB)
 	if err != nil {
@@ -178,7 +193,7 @@ func Capture(ctx context.Context, o Options) (res *Result, err error) {
 	gdb := &vmm.Process{Name: "gdb", Path: gdbBin, ConsoleTo: o.Log, Args: []string{
 		"-batch", "-nx",
 		"-ex", "target remote " + sock,
-		"-ex", "hbreak ukplat_terminate",
+		"-ex", "hbreak " + brk,
 		"-ex", "continue",
 		"-ex", "source " + o.Script,
 		"-ex", "uk trace",
@@ -198,30 +213,44 @@ func Capture(ctx context.Context, o Options) (res *Result, err error) {
 	if cerr := context.Cause(ctx); ctx.Err() != nil {
 		return res, fmt.Errorf("gdb trace: capture interrupted: %w", cerr)
 	}
-	hit := hitRE.Match(out)
+	hit := hitRE(brk).Match(out)
 	switch {
 	case errors.Is(gerr, vmm.ErrTimeout) && !hit:
-		return res, fmt.Errorf("gdb trace: %w within %v (gdb never stopped at its breakpoint: the guest hangs before it, or is too slow — under TCG allow more time); gdb said: %s",
-			ErrNoTerminate, o.Timeout, tail(out))
+		return res, fmt.Errorf("gdb trace: %w %s within %v (gdb never stopped there: the guest hangs before %s, or is too slow — under TCG allow more time); gdb said: %s",
+			ErrNoBreak, brk, o.Timeout, brk, tail(out))
 	case gerr != nil:
 		return res, fmt.Errorf("gdb trace: gdb: %w; gdb said: %s", gerr, tail(out))
 	case gexit.Code != 0:
 		return res, fmt.Errorf("gdb trace: gdb failed (%s): %s", gexit, tail(out))
 	case !hit:
-		return res, fmt.Errorf("gdb trace: %w: gdb ended without stopping there; gdb said: %s", ErrNoTerminate, tail(out))
+		return res, fmt.Errorf("gdb trace: %w %s: gdb ended without stopping there; gdb said: %s", ErrNoBreak, brk, tail(out))
 	}
 	if !traceRE.Match(out) {
 		return res, fmt.Errorf("gdb trace: %w: `uk trace` printed no trace line (is the image built with LIBUKDEBUG_TRACEPOINTS, and is %s its tree's script?); gdb said: %s",
 			ErrNoBootEnd, o.Script, tail(out))
 	}
 	if !bootEndRE.Match(out) {
-		return res, fmt.Errorf("gdb trace: %w: the guest stopped at ukplat_terminate before main() (or the trace buffer is too small); last trace line: %s",
-			ErrNoBootEnd, lastTraceLine(out))
+		return res, fmt.Errorf("gdb trace: %w: the guest stopped at %s before trace_boot_end was recorded (a breakpoint before main(), or a trace buffer too small); last trace line: %s",
+			ErrNoBootEnd, brk, lastTraceLine(out))
 	}
 	if res.Trace, err = Resolve(o.Debug, out); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// hitRE matches gdb's report of the stop at function fn: "Breakpoint 1, main (argc=…) at …",
+// or "Breakpoint 1.2, main (…)" when the breakpoint has several locations (Unikraft's weak
+// main and the application's).
+func hitRE(fn string) *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^(?:Temporary )?[Bb]reakpoint [0-9]+(?:\.[0-9]+)?, (?:0x[0-9a-f]+ in )?` + regexp.QuoteMeta(fn) + `\b`)
+}
+
+var symbolRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// TraceLines is how many trace lines out (gdb's output, or its resolved Trace) holds.
+func TraceLines(out []byte) int {
+	return len(traceRE.FindAllIndex(out, -1))
 }
 
 var errQEMUEnded = errors.New("QEMU ended before its gdb socket appeared")

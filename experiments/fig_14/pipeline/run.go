@@ -27,13 +27,13 @@ import (
 // REPS overrides it; its bundle-wide default (26) is Figure 10's and does not apply here.
 const DefaultReps = 10
 
-// DefaultTimeout bounds one capture: QEMU's start, the boot up to ukplat_terminate and
+// DefaultTimeout bounds one capture: QEMU's start, the boot up to main() and
 // `uk trace`. A Unikraft NGINX boot takes well under a second under KVM and a few seconds
 // under TCG; one that takes minutes is broken.
 const DefaultTimeout = 3 * time.Minute
 
 // AbortAfter is how many consecutive boots of an allocator may fail the same way (e.g. "the
-// guest did not reach ukplat_terminate") before its series is stopped: a guest that hung
+// guest did not reach the breakpoint") before its series is stopped: a guest that hung
 // three times will hang the rest, at a timeout each.
 const AbortAfter = 3
 
@@ -351,7 +351,7 @@ func (r *runner) series(ctx context.Context, alloc string, m *results.Manifest) 
 	plan.Series, plan.RawDir, plan.Base, plan.Log, plan.AbortAfter = alloc, r.run.RawDir(), r.run.Dir(), log, AbortAfter
 	capTimeout := plan.Timeout
 	// The repetition's own deadline comes later than the capture's, so that a guest that
-	// hangs is reported by the capture (as not reaching ukplat_terminate), not as cancelled.
+	// hangs is reported by the capture (as not reaching main), not as cancelled.
 	plan.Timeout = capTimeout + 30*time.Second
 	fmt.Fprintf(outOr(r.o.Out), "fig14: %s: %d boots, QEMU on CPUs %s, captured with %s\n", alloc, plan.Reps, host.FormatCPUList(r.cpus), r.gdb)
 	task := r.progress().Start("fig14 "+alloc, plan.Reps, "boots")
@@ -362,11 +362,12 @@ func (r *runner) series(ctx context.Context, alloc string, m *results.Manifest) 
 	traces := map[int][]byte{}
 	outer := ctx
 	res, runErr := rep.Run(ctx, plan, func(ctx context.Context, rp rep.Rep) (Boot, error) {
-		c, err := gdbtrace.Capture(ctx, gdbtrace.Options{QEMU: q, Debug: Debug(img), Script: r.pr.GDBScript, GDB: r.gdb, Timeout: capTimeout})
+		c, err := gdbtrace.Capture(ctx, gdbtrace.Options{QEMU: q, Debug: Debug(img), Script: r.pr.GDBScript, GDB: r.gdb,
+			Break: gdbtrace.DefaultBreak, Timeout: capTimeout})
 		var b Boot
 		if c != nil {
 			b = Boot{QEMUPid: c.QEMUPid, GDBPid: c.GDBPid, LifetimeNS: c.QEMU.Lifetime().Nanoseconds(), QEMUExit: c.QEMU.String(),
-				Lines: strings.Count(string(c.Trace), "\n")}
+				Lines: gdbtrace.TraceLines(c.Trace)}
 			// Every boot's raw output is kept, also (above all) when it failed.
 			var werr error
 			for suffix, data := range map[string][]byte{".gdb.txt": c.GDBOutput, ".console.log": c.Console, ".trace.txt": c.Trace} {
@@ -432,8 +433,8 @@ func (r *runner) series(ctx context.Context, alloc string, m *results.Manifest) 
 // stopOf names how a capture stopped, equal for captures that stopped the same way.
 func stopOf(err error) string {
 	switch {
-	case errors.Is(err, gdbtrace.ErrNoTerminate):
-		return gdbtrace.ErrNoTerminate.Error()
+	case errors.Is(err, gdbtrace.ErrNoBreak):
+		return gdbtrace.ErrNoBreak.Error()
 	case errors.Is(err, gdbtrace.ErrNoBootEnd):
 		return gdbtrace.ErrNoBootEnd.Error()
 	}
