@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,9 +105,10 @@ func fixtureGuest(t *testing.T, variant string) string {
 		ctx := context.Background()
 		steps := [][]string{
 			append(append([]string{"gcc"}, cflags...), "-c", filepath.Join(src, "fixture-guest.c"), "-o", filepath.Join(dir, "guest.o")),
+			append(append([]string{"gcc"}, cflags...), "-c", filepath.Join(src, "fixture-main.c"), "-o", filepath.Join(dir, "main.o")),
 			{"gcc", "-m64", "-c", filepath.Join(src, "fixture-entry.S"), "-o", filepath.Join(dir, "entry.o")},
 			{"ld", "-m", "elf_x86_64", "-z", "max-page-size=0x1000", "--no-warn-rwx-segments", "-T", filepath.Join(src, "fixture-guest.ld"),
-				"-o", filepath.Join(dir, "fixture.dbg"), filepath.Join(dir, "entry.o"), filepath.Join(dir, "guest.o")},
+				"-o", filepath.Join(dir, "fixture.dbg"), filepath.Join(dir, "entry.o"), filepath.Join(dir, "guest.o"), filepath.Join(dir, "main.o")},
 		}
 		for _, s := range steps {
 			if _, err := vmm.Output(ctx, time.Minute, s[0], s[1:]...); err != nil {
@@ -176,8 +178,16 @@ func TestCapturedBootsParseAsPaperTrace(t *testing.T) {
 				t.Errorf("gdb's raw output lacks %q:\n%s", want, res.GDBOutput)
 			}
 		}
+		// main has two locations (the guest's weak one and the application's), as in a
+		// Unikraft image: gdb stops with "Breakpoint 1.N, main (…)".
+		if !stopAtLocationRE.Match(res.GDBOutput) || !bytes.Contains(res.GDBOutput, []byte("(2 locations)")) {
+			t.Errorf("gdb did not stop at one of main's two locations:\n%s", res.GDBOutput)
+		}
+		if n, want := gdbtrace.TraceLines(res.Trace), 17; n != want {
+			t.Errorf("TraceLines = %d, want the guest's %d tracepoints\n%s", n, want, res.Trace)
+		}
 		// A static function resolves like a global one.
-		for _, want := range []string{" trace_boot_ctor_end: fixture_local_ctor()", " trace_boot_inittab_end: uk_bus_init_all()"} {
+		for _, want := range []string{" trace_boot_ctor_end: fixture_local_ctor()", " trace_boot_inittab_end: uk_bus_lib_init()"} {
 			if !bytes.Contains(res.Trace, []byte(want)) {
 				t.Errorf("resolved trace lacks %q:\n%s", want, res.Trace)
 			}
@@ -229,18 +239,20 @@ func TestCaptureUnderKVM(t *testing.T) {
 	}
 }
 
-// A guest that never reaches ukplat_terminate is a failed capture after the timeout, with a
-// reason, and leaves nothing behind.
-func TestGuestNeverTerminates(t *testing.T) {
+// A guest that never reaches main is a failed capture after the timeout, with a reason that
+// names the breakpoint, and leaves nothing behind.
+func TestGuestNeverReachesMain(t *testing.T) {
 	dbg := fixtureGuest(t, "HANG")
 	o := options(t, dbg, 5*time.Second)
 	res, err := gdbtrace.Capture(context.Background(), o)
-	if !errors.Is(err, gdbtrace.ErrNoTerminate) {
-		t.Fatalf("err = %v, want ErrNoTerminate", err)
+	if !errors.Is(err, gdbtrace.ErrNoBreak) {
+		t.Fatalf("err = %v, want ErrNoBreak", err)
 	}
 	t.Log(err)
-	if !strings.Contains(err.Error(), "within 5s") {
-		t.Errorf("error does not name the timeout: %v", err)
+	for _, want := range []string{"within 5s", "breakpoint main", "hangs before main"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
 	}
 	assertNothingLeft(t, o, res)
 	// (gdb's stdout is a pipe and buffered: what it printed last before being killed,
@@ -286,6 +298,8 @@ func TestCancelStopsEverything(t *testing.T) {
 		t.Errorf("QEMU pid %d, gdb pid %d: both should have run", res.QEMUPid, res.GDBPid)
 	}
 }
+
+var stopAtLocationRE = regexp.MustCompile(`(?m)^Breakpoint 1\.[12], main \(`)
 
 // cancelOn cancels once text has been written (gdb's output as it comes).
 type cancelOn struct {

@@ -1,8 +1,10 @@
 /*
  * FIXTURE guest for the gdbtrace tests: NOT Unikraft. A few functions of C that record boot
- * tracepoints into a trace buffer, then call ukplat_terminate and halt there, so that the
- * capture (QEMU paused with its gdb stub, gdb's hbreak ukplat_terminate, continue, the
- * stand-in uk-gdb.py's `uk trace`) runs for real. Some function names are Unikraft's so that
+ * tracepoints into a trace buffer, then call main() and idle forever after it, as a Unikraft
+ * NGINX does (it never reaches ukplat_terminate), so that the capture (QEMU paused with its
+ * gdb stub, gdb's hbreak main, continue, the stand-in uk-gdb.py's `uk trace`) runs for real.
+ * As in Unikraft, main has two locations: a weak one here (ukboot's) and the application's
+ * in fixture-main.c, so gdb stops with "Breakpoint 1.N, main (…)". Some function names are Unikraft's so that
  * fig14's parser puts their time into its buckets; the times are TSC ticks of an emulated
  * CPU, not a measurement of anything.
  *
@@ -12,7 +14,7 @@
  *   uk_trace_buffer: records "TRhd", u32 size, u64 time, u64 cookie, then u64 arguments;
  *   uk_trace_buffer_writep: where the next record goes.
  *
- * Variants (-D): HANG halts before ukplat_terminate (it is never reached);
+ * Variants (-D): HANG halts before main() (it is never reached);
  * NO_BOOT_END leaves out trace_boot_end.
  */
 typedef unsigned char u8;
@@ -90,17 +92,21 @@ void libkvmpci_uk_bus_register(void) { work(100); }
 void fdtable_init(void) { work(300); }
 static void fixture_local_ctor(void) { work(50); }
 void vfscore_init(void) { work(200); }
-void uk_bus_init_all(void) { work(400); }
+/* Unikraft 7fd6797's ukbus inittab entry is the static uk_bus_lib_init (lib/ukbus/bus.c). */
+static void uk_bus_lib_init(void) { work(400); }
 void liblwip_init(void) { work(500); }
 
 static void (*const ctors[])(void) = {libkvmpci_uk_bus_register, fdtable_init, fixture_local_ctor, vfscore_init};
-static void (*const inittab[])(void) = {uk_bus_init_all, liblwip_init};
+static void (*const inittab[])(void) = {uk_bus_lib_init, liblwip_init};
 
-__attribute__((noinline, used)) void ukplat_terminate(int request)
+/* As Unikraft's lib/ukboot: a weak main the application's replaces (its code and debug
+ * information stay in the image: gdb's second location of main). */
+__attribute__((weak, noinline)) int main(int argc, char *argv[])
 {
-	sink = request;
-	for (;;)
-		__asm__ volatile("cli; hlt");
+	(void)argc;
+	(void)argv;
+	sink = 0;
+	return -1;
 }
 
 void boot_main(void)
@@ -130,5 +136,10 @@ void boot_main(void)
 	for (;;)
 		__asm__ volatile("cli; hlt");
 #endif
-	ukplat_terminate(1);
+	static char name[] = "fixture";
+	char *argv[] = {name, 0};
+	sink = main(1, argv);
+	/* As a serving NGINX: idle forever, never reaching ukplat_terminate. */
+	for (;;)
+		__asm__ volatile("hlt");
 }
