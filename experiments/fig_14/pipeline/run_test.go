@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,8 +71,27 @@ func TestFixtureRun(t *testing.T) {
 				t.Errorf("%s: %d boots in its trace, status %+v", s.Name, len(s.Trace.Boots), s.Status)
 			}
 			// The PIT calibration under TCG comes before trace_boot_time_init: "plat".
-			if s.Mean[fig14.Plat] <= 0 || s.Mean[fig14.Alloc] <= 0 || s.Mean[fig14.Lwip] <= 0 {
+			// ukbus is the stand-in's uk_bus_lib_init, 7fd6797's name of its inittab entry.
+			if s.Mean[fig14.Plat] <= 0 || s.Mean[fig14.Alloc] <= 0 || s.Mean[fig14.Lwip] <= 0 || s.Mean[fig14.Ukbus] <= 0 {
 				t.Errorf("%s: breakdown %v", s.Name, s.Mean)
+			}
+			// trace_lines counts the trace's lines, not gdb's other output: the stand-in
+			// boot records 19 tracepoints (2 plat, 3 constructors, 2 alloc, 4 inittab
+			// entries, the end).
+			var reps rep.Result[Boot]
+			if b, err := os.ReadFile(filepath.Join(dir, "raw", s.Name, "repetitions.json")); err != nil || json.Unmarshal(b, &reps) != nil {
+				t.Fatalf("repetitions.json: %v", err)
+			}
+			// The capture stops at main, which has two locations (the stand-in's weak main
+			// and the application's), as on a real image; the guest idles after main and
+			// never reaches ukplat_terminate.
+			if g, _ := os.ReadFile(filepath.Join(dir, "raw", s.Name, "rep-01.gdb.txt")); !regexp.MustCompile(`(?m)^Breakpoint 1\.[12], main \(`).Match(g) {
+				t.Errorf("%s: gdb did not stop at one of main's two locations:\n%s", s.Name, g)
+			}
+			for _, o := range reps.Runs {
+				if o.Value.Lines != 19 {
+					t.Errorf("%s boot %d: trace_lines %d, want 19", s.Name, o.Index, o.Value.Lines)
+				}
 			}
 			for _, f := range []string{"rep-01.gdb.txt", "rep-01.console.log", "rep-02.trace.txt"} {
 				if _, err := os.Stat(filepath.Join(dir, "raw", s.Name, f)); err != nil {
