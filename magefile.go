@@ -314,7 +314,7 @@ func (Fig14) Prepare(ctx context.Context) error { return prepareFig(ctx, "fig14"
 // Run boots each prepared image REPS times (tinyalloc, tlsf, buddy, mimalloc, region, as
 // the paper ran them), each boot a fresh pinned QEMU (pc, 1024 MiB, no NIC, the paper's
 // initrd) started paused with its gdb stub on a private socket; the host's gdb breaks at
-// ukplat_terminate and prints the trace with the tree's uk-gdb.py, whose addresses are
+// main (the trace ends just before it) and prints the trace with the tree's uk-gdb.py, whose addresses are
 // resolved from the image's symbols. Writes results/fig_14/<run-id>/ (raw/<alloc>-<time>.txt
 // in the paper's format, every boot's raw output, 1024M/<alloc>.csv, series.json,
 // summary.json, manifest.json) and prints the breakdown and the harness overhead.
