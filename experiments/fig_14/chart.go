@@ -54,6 +54,7 @@ func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
 	bar.SetXAxis(labels)
 
 	highest := 0.0 // highest whisker, ms
+	label := 0     // longest total label, characters
 	spreads := make([]whisker, len(d.Series))
 	for i, s := range d.Series {
 		sum := stats.Summarize(s.Trace.Totals())
@@ -62,8 +63,9 @@ func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
 			Label: fmt.Sprintf("%.2f", s.Mean.Total()/1000),
 		}
 		highest = max(highest, spreads[i].Max, spreads[i].Total)
+		label = max(label, len(spreads[i].Label))
 	}
-	ymax, step := yScale(highest)
+	ymax, step := yAxis(highest, label, p.Source != figure.Paper.Source, chartHeight-top-gridBottom)
 
 	bar.SetGlobalOptions(
 		charts.WithGridOpts(opts.Grid{Left: px(gridLeft), Right: px(gridRight), Top: px(top), Bottom: px(gridBottom)}),
@@ -108,7 +110,11 @@ func yScale(top float64) (ymax, step float64) {
 	if top <= 0 {
 		return 1, 0.2
 	}
-	want := top + math.Max(0.25*top, 0.1)
+	return yScaleTo(top + math.Max(0.25*top, 0.1))
+}
+
+// yScaleTo is the axis whose maximum is the first tick step at or above want.
+func yScaleTo(want float64) (ymax, step float64) {
 	mag := math.Pow(10, math.Floor(math.Log10(want)))
 	for _, m := range []float64{0.1, 0.2, 0.25, 0.5, 1, 2, 2.5, 5, 10} {
 		step = m * mag
@@ -117,6 +123,37 @@ func yScale(top float64) (ymax, step float64) {
 		}
 	}
 	return round6(math.Ceil(want/step-1e-9) * step), step
+}
+
+// Legend geometry (extraJSTemplate): its top below the grid's top, its three rows, and the
+// width of a label character.
+const (
+	legendOffset = 8
+	legendHeight = 3*(fontSize-2) + 2*7
+	charWidth    = 0.56 * fontSize
+)
+
+// yAxis is the y axis for bars up to highest (ms) whose longest label has label characters,
+// in a plot area plotPx high. A run's bars can be of any height (a tall last bar): its axis
+// also leaves room for the tallest bar's label below the legend. The paper's keeps yScale's
+// axis, the original's, whose data left room.
+func yAxis(highest float64, label int, run bool, plotPx int) (ymax, step float64) {
+	ymax, step = yScale(highest)
+	if run {
+		ymax, step = yScaleTo(max(ymax, roomForLegend(highest, label, plotPx)))
+	}
+	return ymax, step
+}
+
+// roomForLegend is the least y maximum that puts a bar of height top (ms), with its vertical
+// label of n characters 8 px above it, 8 px below the legend's bottom in a plot area plotPx
+// high.
+func roomForLegend(top float64, n, plotPx int) float64 {
+	need := float64(legendOffset+legendHeight+8+8) + float64(n)*charWidth
+	if top <= 0 || need >= float64(plotPx) {
+		return top
+	}
+	return top / (1 - need/float64(plotPx))
 }
 
 // extraJS adds what go-echarts cannot express: the legend as three fixed columns, the
@@ -137,7 +174,7 @@ func extraJS(ws []whisker, step float64, gridTop int) string {
 			decimals++
 		}
 	}
-	return fmt.Sprintf(extraJSTemplate, colsJSON, fontSize, chartWidth-gridRight, gridTop+8, step, decimals, data, fontSize)
+	return fmt.Sprintf(extraJSTemplate, colsJSON, fontSize, chartWidth-gridRight, gridTop+legendOffset, step, decimals, data, fontSize)
 }
 
 // extraJSTemplate: %[1]s legend columns, %[2]d font size, %[3]d right edge of the plot area,

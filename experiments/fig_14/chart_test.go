@@ -3,7 +3,9 @@ package fig14
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"html"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -57,6 +59,29 @@ func TestYScale(t *testing.T) {
 	} {
 		if m, s := yScale(c.top); m != c.max || s != c.step {
 			t.Errorf("yScale(%g) = %g, %g; want %g, %g", c.top, m, s, c.max, c.step)
+		}
+	}
+}
+
+// A run's y axis leaves room above its tallest bar for the bar's vertical label and the
+// legend (3 rows in the top right corner), whatever the bars' height; the paper's axis is
+// the original's.
+func TestRunAxisLeavesRoomForTheLegend(t *testing.T) {
+	const plotPx = chartHeight - gridTop - 14 - gridBottom // a run's plot area
+	for _, highest := range []float64{0.3, 0.95, 3.16, 7.9, 9.6, 45, 316.7, 360, 999} {
+		label := len(fmt.Sprintf("%.2f", highest))
+		ymax, step := yAxis(highest, label, true, plotPx)
+		barTopPx := (ymax - highest) / ymax * plotPx // from the plot area's top
+		labelTopPx := barTopPx - 8 - float64(label)*charWidth
+		if legendBottom := float64(legendOffset + legendHeight); labelTopPx < legendBottom+8 {
+			t.Errorf("highest %g: y max %g; its label's top is %.0f px below the plot's top, the legend ends at %.0f px",
+				highest, ymax, labelTopPx, legendBottom)
+		}
+		if r := math.Round(ymax / step); math.Abs(ymax/step-r) > 1e-6 || r > 10 {
+			t.Errorf("highest %g: y max %g is not a whole number ≤ 10 of steps %g", highest, ymax, step)
+		}
+		if pm, ps := yAxis(highest, label, false, plotPx); [2]float64{pm, ps} != func() [2]float64 { m, s := yScale(highest); return [2]float64{m, s} }() {
+			t.Errorf("highest %g: the paper's axis %g, %g is not yScale's", highest, pm, ps)
 		}
 	}
 }
