@@ -2,6 +2,7 @@ package figure
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -76,5 +77,23 @@ func TestReadLinesStopsAtTheFirstError(t *testing.T) {
 	long := strings.Repeat("x", 70*1024) // over bufio.Scanner's 64 KiB line limit
 	if _, err := ReadLines("long", strings.NewReader("ok\n"+long), func(int, string) error { return nil }); err == nil || !strings.HasPrefix(err.Error(), "long: line 2: ") {
 		t.Errorf("unreadable line: %v", err)
+	}
+}
+
+// A missing index says which prepare step to run; a fixture's index is its own file.
+func TestReadPrepared(t *testing.T) {
+	dir := t.TempDir()
+	var v struct{ X int }
+	err := ReadPrepared(dir, "standin-1", "fig14", "images", &v)
+	if err == nil || !strings.Contains(err.Error(), "the images of FIXTURE standin-1 are not prepared") ||
+		!strings.Contains(err.Error(), "go tool mage fig14:prepare") {
+		t.Errorf("missing index: %v", err)
+	}
+	if PreparedPath(dir, "standin-1") == PreparedPath(dir, "") {
+		t.Error("a fixture's index is the real sources' index")
+	}
+	os.WriteFile(PreparedPath(dir, ""), []byte(`{"X": 3}`), 0o644)
+	if err := ReadPrepared(dir, "", "fig10", "guests", &v); err != nil || v.X != 3 {
+		t.Errorf("read %+v, %v", v, err)
 	}
 }

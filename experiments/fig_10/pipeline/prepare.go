@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 
 	fig10 "github.com/unikraft-eurosys21/artifact/experiments/fig_10"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
+	"github.com/unikraft-eurosys21/artifact/internal/figure"
 	"github.com/unikraft-eurosys21/artifact/internal/progress"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
@@ -84,32 +84,14 @@ type Toolchain struct {
 // Dir is Figure 10's directory in the image cache.
 func Dir(images string) string { return filepath.Join(images, "fig_10") }
 
-// preparedPath is the index for a fixture name ("" for the real sources): a fixture's
-// guests never stand in for the real ones.
-func preparedPath(images, fixture string) string {
-	if fixture == "" {
-		return filepath.Join(Dir(images), "prepared.json")
-	}
-	return filepath.Join(Dir(images), "prepared-"+fixture+".json")
-}
+// preparedPath is the index of prepare for a fixture name ("" for the real sources).
+func preparedPath(images, fixture string) string { return figure.PreparedPath(Dir(images), fixture) }
 
 // ReadPrepared reads what prepare left for the given fixture ("" for real sources).
 func ReadPrepared(images, fixture string) (*Prepared, error) {
-	p := preparedPath(images, fixture)
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		what := "the guests"
-		if fixture != "" {
-			what = "the guests of FIXTURE " + fixture
-		}
-		return nil, fmt.Errorf("fig10: %s are not prepared (no %s): run `go tool mage fig10:prepare` first (with the same SOURCES_MIRROR)", what, p)
-	}
-	if err != nil {
-		return nil, err
-	}
 	var pr Prepared
-	if err := json.Unmarshal(b, &pr); err != nil {
-		return nil, fmt.Errorf("fig10: %s: %w (run `go tool mage fig10:prepare` again)", p, err)
+	if err := figure.ReadPrepared(Dir(images), fixture, "fig10", "guests", &pr); err != nil {
+		return nil, err
 	}
 	return &pr, nil
 }
