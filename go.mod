@@ -5,6 +5,7 @@ go 1.26.0
 tool github.com/magefile/mage
 
 require (
+	github.com/cavaliergopher/cpio v1.0.1
 	github.com/docker/docker v28.5.2+incompatible
 	github.com/dop251/goja v0.0.0-20260917113740-793a2a65c13b
 	github.com/go-echarts/go-echarts/v2 v2.6.7

@@ -1,0 +1,106 @@
+// Package pipeline measures Figure 22. Prepare builds what the boots need from pinned inputs:
+// the Unikraft image of the bundle's benchmark (bench/ of package fig22) with SHFS and the
+// VFS on an initramfs, its initrd and SHFS volume (SHFS tools built from lib-shfs in the
+// toolchain container), and the Linux side — the benchmark as a static-PIE /init in a
+// gzip'd initrd, and Debian's kernel at a pinned version (or the user's, LINUX_KERNEL).
+// Run boots each of the three VMs REPS times and writes a run directory that package fig22
+// parses, plots and verifies.
+package pipeline
+
+import (
+	"path/filepath"
+	"time"
+
+	"github.com/unikraft-eurosys21/artifact/internal/figure"
+	"github.com/unikraft-eurosys21/artifact/internal/files"
+	"github.com/unikraft-eurosys21/artifact/internal/sources"
+	"github.com/unikraft-eurosys21/artifact/internal/unikraft"
+)
+
+// ToolchainRecipe is the containers/ recipe everything is built in.
+const ToolchainRecipe = "unikraft"
+
+// Prepared is what the prepare step leaves for the run step (prepared[-<fixture>].json in
+// Figure 22's folder of the image cache).
+type Prepared struct {
+	Fixture   string             `json:"fixture,omitempty"`
+	Mirror    string             `json:"mirror,omitempty"`
+	Time      time.Time          `json:"time"`
+	Toolchain Toolchain          `json:"toolchain"`
+	Sources   []sources.Resolved `json:"sources"`
+	// Unikraft is the benchmark's Unikraft image (CONFIG_UK_NAME fsbench-tlsf).
+	Unikraft *unikraft.Image `json:"unikraft"`
+	// UKInitrd is the Unikraft image's initrd: newc holding /<sha256 of rnd4k>.
+	UKInitrd File `json:"uk_initrd"`
+	// SHFS is the volume the Unikraft image mounts from its virtio-blk disk.
+	SHFS Volume `json:"shfs"`
+	// Linux is the Linux side: kernel, /init and initrd.
+	Linux Linux `json:"linux"`
+}
+
+// Toolchain describes the build container.
+type Toolchain struct {
+	Ref      string            `json:"ref"`
+	ID       string            `json:"id"`
+	GCC      string            `json:"gcc"`
+	Packages map[string]string `json:"packages"`
+}
+
+// File is a file prepare made or placed, with its checksum.
+type File struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+}
+
+// FileOf describes the file at path.
+func FileOf(path string) (File, error) {
+	sum, err := files.SHA256(path)
+	if err != nil {
+		return File{}, err
+	}
+	st, err := osStat(path)
+	if err != nil {
+		return File{}, err
+	}
+	return File{Path: path, SHA256: sum, Bytes: st.Size()}, nil
+}
+
+// Volume is the SHFS volume and what made it.
+type Volume struct {
+	File
+	// Tools are the SHFS tools built from lib-shfs (name → sha256 of the binary).
+	Tools map[string]string `json:"tools"`
+	// Listing is `shfs_admin -l` of the finished volume: rnd4k under its hash.
+	Listing string `json:"listing"`
+}
+
+// Linux is the Linux side of the figure.
+type Linux struct {
+	Kernel File `json:"kernel"`
+	// KernelFrom says where the kernel comes from, in words for the manifest: Debian's
+	// package at the pinned version (with the .deb's sha256), or the user's LINUX_KERNEL.
+	KernelFrom string `json:"kernel_from"`
+	// KernelRelease is the kernel's release (e.g. 6.1.0-50-amd64), when known.
+	KernelRelease string `json:"kernel_release,omitempty"`
+	// UserKernel is true when LINUX_KERNEL chose the kernel (the paper's host-kernel choice).
+	UserKernel bool `json:"user_kernel,omitempty"`
+	// Init is the benchmark built as a static-PIE Linux executable, the initrd's /init.
+	Init File `json:"init"`
+	// Compiler is the first line of `gcc --version` that built Init.
+	Compiler string `json:"compiler,omitempty"`
+	// Initrd is the gzip'd newc holding /init and /<sha256 of rnd4k>.
+	Initrd File `json:"initrd"`
+}
+
+// Dir is Figure 22's folder in the image cache.
+func Dir(images string) string { return filepath.Join(images, "fig_22") }
+
+// ReadPrepared reads what prepare left for the given fixture ("" for real sources).
+func ReadPrepared(images, fixture string) (*Prepared, error) {
+	var pr Prepared
+	if err := figure.ReadPrepared(Dir(images), fixture, "fig22", "images", &pr); err != nil {
+		return nil, err
+	}
+	return &pr, nil
+}
