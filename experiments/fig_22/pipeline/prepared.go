@@ -8,9 +8,13 @@
 package pipeline
 
 import (
+	"io"
 	"path/filepath"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
+	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
 	"github.com/unikraft-eurosys21/artifact/internal/files"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
@@ -103,4 +107,18 @@ func ReadPrepared(images, fixture string) (*Prepared, error) {
 		return nil, err
 	}
 	return &pr, nil
+}
+
+// LinuxOptions configure PrepareLinux (linux.go), which Prepare calls once the toolchain
+// image is built.
+type LinuxOptions struct {
+	Docker    *docker.Client // connected
+	Toolchain docker.Image   // the built toolchain image (ToolchainRecipe)
+	Env       []string       // container environment: the compiler selection (docker.GCCEnv)
+	Dir       string         // Figure 22's folder in the image cache (Dir(images))
+	// Kernel is LINUX_KERNEL: a kernel image the user chose (the paper booted the host's);
+	// "" for Debian's linux-image-amd64 at the pinned version.
+	Kernel string
+	Log    logrus.FieldLogger
+	Out    io.Writer // progress and what was done
 }
