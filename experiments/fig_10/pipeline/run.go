@@ -109,26 +109,14 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if o.Plan.Timeout == 0 {
 		o.Plan.Timeout = DefaultTimeout
 	}
-	run, err := results.Create(o.ResultsDir, fig10.Figure.Dir)
+	setup := results.Setup{Accel: o.Accel, Fixture: pr.Fixture, QEMU: o.Binaries.QEMU, Settings: o.Settings, SettingsFrom: o.SettingsFrom,
+		ToolchainRef: pr.Toolchain.Ref, ToolchainID: pr.Toolchain.ID, ToolchainPackages: pr.Toolchain.Packages}
+	run, m, err := results.Start(ctx, o.ResultsDir, fig10.Figure.Dir, setup)
 	if err != nil {
 		return "", err
 	}
-	ended := false // committed, or kept in failed/ with an error that says where
-	defer func() {
-		if !ended {
-			dir := run.Abort()
-			log.WithField("step", "run").Warnf("run incomplete; what was measured is kept in %s", dir)
-		}
-	}()
-	m := results.NewManifest(run)
-	m.Accel, m.Fixture, m.Settings, m.SettingsFrom = o.Accel, pr.Fixture, o.Settings, o.SettingsFrom
-	m.RecordHost(ctx, o.Binaries.QEMU)
+	defer run.Keep(log.WithField("step", "run"))
 	m.Sources = pr.Sources
-	m.Tools, m.Machines = map[string]string{}, map[string]string{}
-	m.Images = map[string]string{"toolchain " + pr.Toolchain.Ref: pr.Toolchain.ID}
-	for k, v := range pr.Toolchain.Packages {
-		m.Tools["toolchain "+k] = v
-	}
 	for k, img := range pr.Guests {
 		m.Images["guest "+k] = "sha256:" + img.KernelSHA256
 		m.Notes = append(m.Notes, guestNote(k, img))
@@ -138,12 +126,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if err := run.WriteJSON("guests.json", pr.Guests); err != nil {
 		return "", err
 	}
-	if pr.Fixture != "" {
-		fmt.Fprintf(out, "fig10: FIXTURE %s — the guests are the stand-in test kernel, not Unikraft\n", pr.Fixture)
-	}
-	if o.Accel == vmm.TCG {
-		fmt.Fprintln(out, "fig10: ACCEL=tcg — software emulation, not comparable with the paper")
-	}
+	setup.Announce(out, "fig10", "the guests are the stand-in test kernel, not Unikraft")
 
 	r := &runner{o: o, pr: pr, run: run, log: log, manifest: m, root: os.Geteuid() == 0, cannot: map[string]string{}}
 	// What each VMM needs of the host, checked again here: the host may have changed since
@@ -175,7 +158,6 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 			m.Ended = time.Now().UTC()
 			m.Notes = append(m.Notes, "incomplete: "+err.Error())
 			run.WriteJSON("manifest.json", m)
-			ended = true
 			return "", fmt.Errorf("fig10: run stopped: %w; what was measured is kept in %s", err, run.Abort())
 		}
 		switch st.Status {
@@ -196,7 +178,6 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 		if err := run.WriteJSON("manifest.json", m); err != nil {
 			log.WithField("step", "run").Warn(err)
 		}
-		ended = true
 		return "", fmt.Errorf("fig10: no VMM could be booted: %s; the run is kept in %s", why, run.Abort())
 	}
 	if err := run.WriteJSON("manifest.json", m); err != nil {
@@ -206,7 +187,6 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ended = true
 	r.printTable(out, dir, &status)
 	if o.Strict {
 		if why := reasons(status); why != "" {

@@ -158,27 +158,15 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 		o.Plan.Timeout = DefaultTimeout
 	}
 
-	run, err := results.Create(o.ResultsDir, fig14.Figure.Dir)
+	setup := results.Setup{Accel: o.Accel, Fixture: pr.Fixture, QEMU: qemuBin, Settings: o.Settings, SettingsFrom: o.SettingsFrom,
+		ToolchainRef: pr.Toolchain.Ref, ToolchainID: pr.Toolchain.ID, ToolchainPackages: pr.Toolchain.Packages}
+	run, m, err := results.Start(ctx, o.ResultsDir, fig14.Figure.Dir, setup)
 	if err != nil {
 		return "", err
 	}
-	ended := false // committed, or kept in failed/ with an error that says where
-	defer func() {
-		if !ended {
-			dir := run.Abort()
-			log.Warnf("run incomplete; what was measured is kept in %s", dir)
-		}
-	}()
-	m := results.NewManifest(run)
-	m.Accel, m.Fixture, m.Settings, m.SettingsFrom = o.Accel, pr.Fixture, o.Settings, o.SettingsFrom
-	m.RecordHost(ctx, qemuBin)
+	defer run.Keep(log)
 	m.Sources = pr.Sources
-	m.Tools = map[string]string{"qemu": qemuVersion, "gdb": gdbVersion + " (host: " + gdbBin + ")"}
-	for k, v := range pr.Toolchain.Packages {
-		m.Tools["toolchain "+k] = v
-	}
-	m.Images = map[string]string{"toolchain " + pr.Toolchain.Ref: pr.Toolchain.ID}
-	m.Machines = map[string]string{}
+	m.Tools["qemu"], m.Tools["gdb"] = qemuVersion, gdbVersion+" (host: "+gdbBin+")"
 	for _, im := range Images {
 		m.Images["image "+im.Alloc] = "sha256:" + pr.Images[im.Alloc].KernelSHA256
 	}
@@ -190,12 +178,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if err := run.WriteJSON("images.json", pr.Images); err != nil {
 		return "", err
 	}
-	if pr.Fixture != "" {
-		fmt.Fprintf(out, "fig14: FIXTURE %s — the images are the stand-in test kernel, not Unikraft or NGINX\n", pr.Fixture)
-	}
-	if o.Accel == vmm.TCG {
-		fmt.Fprintln(out, "fig14: ACCEL=tcg — software emulation, not comparable with the paper")
-	}
+	setup.Announce(out, "fig14", "the images are the stand-in test kernel, not Unikraft or NGINX")
 
 	r := &runner{o: o, pr: pr, run: run, log: log, gdb: gdbBin, qemu: qemuBin, cpus: cpus.CPUs}
 	var status []SeriesStatus
@@ -212,7 +195,6 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 			m.Ended = time.Now().UTC()
 			m.Notes = append(m.Notes, "incomplete: "+err.Error())
 			run.WriteJSON("manifest.json", m)
-			ended = true
 			return "", fmt.Errorf("fig14: run stopped: %w; what was measured is kept in %s", err, run.Abort())
 		}
 		if why := st.Why(); why != "" {
@@ -232,7 +214,6 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 		if err := run.WriteJSON("manifest.json", m); err != nil {
 			log.Warn(err)
 		}
-		ended = true
 		if why == "" {
 			why = perr.Error()
 		}
@@ -256,7 +237,6 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ended = true
 	r.printTable(out, dir, d, status)
 	if why != "" {
 		return dir, fmt.Errorf("fig14: %s; the run is kept in %s, and its verdict (go tool mage fig14:verify) shows the failures as FAIL: %w",
