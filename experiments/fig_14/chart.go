@@ -125,11 +125,12 @@ func yScaleTo(want float64) (ymax, step float64) {
 	return round6(math.Ceil(want/step-1e-9) * step), step
 }
 
-// Legend geometry (extraJSTemplate): its top below the grid's top, its three rows, and the
+// Legend geometry (extraJSTemplate): its top below the grid's top, its three rows (a row is
+// as high as its text's line, a little more than the font size, and 7 px apart), and the
 // width of a label character.
 const (
 	legendOffset = 8
-	legendHeight = 3*(fontSize-2) + 2*7
+	legendHeight = 3*(fontSize+3) + 2*7
 	charWidth    = 0.56 * fontSize
 )
 
