@@ -152,7 +152,8 @@ echo "+ apt-get update"
 apt-get %[1]s update
 echo "+ apt-cache policy %[2]s"
 apt-cache %[1]s policy %[2]s
-if ! apt-cache %[1]s show %[2]s=%[3]s >/dev/null 2>&1; then
+# apt-cache show exits 0 also for a version it does not know; madison lists the known ones.
+if ! apt-cache %[1]s madison %[2]s | awk -F'|' '{gsub(/ /, "", $2); print $2}' | grep -qxF '%[3]s'; then
   echo "the archive has no %[2]s %[3]s"
   exit %[4]d
 fi
