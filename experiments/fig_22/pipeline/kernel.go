@@ -89,8 +89,13 @@ func debianKernel(ctx context.Context, o LinuxOptions, pin DebianPackage, log lo
 	if err != nil {
 		return rec, downloaded, fmt.Errorf("fig22: %s: %w", pin.Deb(), err)
 	}
-	if sum != pin.SHA256 {
-		return rec, downloaded, fmt.Errorf("fig22: %s has sha256 %s, but the pinned kernel package has %s: not the package the bundle pins (left in %s for a look); remove it and prepare again, or set LINUX_KERNEL=<path> to boot a kernel of your choice", deb, sum, pin.SHA256, work)
+	switch {
+	case sum != pin.SHA256 && !downloaded:
+		return rec, false, fmt.Errorf("fig22: %s (placed by hand) has sha256 %s, but the pinned kernel package %s %s has %s: not the package the bundle pins; remove it (to download the package again) or replace it with %s, or set LINUX_KERNEL=<path> to boot a kernel of your choice",
+			placed, sum, pin.Name, pin.Version, pin.SHA256, pin.Deb())
+	case sum != pin.SHA256:
+		return rec, true, fmt.Errorf("fig22: the downloaded %s has sha256 %s, but the pinned kernel package has %s: the archive serves another build under the pinned version (kept for a look: %s); set LINUX_KERNEL=<path> to boot a kernel of your choice, or place the pinned .deb at %s",
+			pin.Deb(), sum, pin.SHA256, deb, placed)
 	}
 	// Only /boot of the package: its modules are not needed (the initrd has no modules and
 	// the guest's devices are built in: serial console, initramfs).

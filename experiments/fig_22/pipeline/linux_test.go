@@ -208,6 +208,20 @@ func TestPrepareLinux(t *testing.T) {
 		}
 	})
 
+	t.Run("a package placed by hand is checked against the pin", func(t *testing.T) {
+		po := o
+		po.pin = DebianKernel
+		po.pin.Version = "0.0.2-0" // not in the cache: the placed file is used, nothing downloaded
+		placed := filepath.Join(o.Dir, "linux", po.pin.Deb())
+		if err := os.WriteFile(placed, []byte("!<arch>\nnot the pinned package\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		l, err := PrepareLinux(ctx, po)
+		if err == nil || l.Downloaded || !strings.Contains(err.Error(), placed+" (placed by hand) has sha256") || !strings.Contains(err.Error(), DebianKernel.SHA256) {
+			t.Errorf("downloaded %v, err = %v", l.Downloaded, err)
+		}
+	})
+
 	t.Run("the prepared Linux boots under TCG and prints both VFS lines", func(t *testing.T) {
 		if _, err := exec.LookPath("qemu-system-x86_64"); err != nil && os.Getenv("CI") == "" {
 			t.Skip("no qemu-system-x86_64")
