@@ -33,7 +33,7 @@ const initVersion = "fig22-linux-init-1"
 
 // PrepareLinux prepares the Linux side of Figure 22 under o.Dir/linux: the benchmark built
 // as a static-PIE executable in the toolchain container, the kernel (Debian's package at the
-// pinned version, or the user's LINUX_KERNEL) and the gzip'd initrd holding /init and
+// pinned version, or a copy of the user's LINUX_KERNEL) and the gzip'd initrd holding /init and
 // /<sha256 of rnd4k>. Everything is cached by content: a second call with the same inputs
 // builds and downloads nothing (Linux.Built and Linux.Downloaded say what this call did).
 func PrepareLinux(ctx context.Context, o LinuxOptions) (Linux, error) {
@@ -98,8 +98,21 @@ func PrepareLinux(ctx context.Context, o LinuxOptions) (Linux, error) {
 		}
 		fmt.Fprintf(progressOut(o), "fig22: Linux kernel %s %s  %s (sha256 %s)\n", l.KernelRelease, state, l.Kernel.Path, sum12(l.Kernel.SHA256))
 	} else {
-		log.WithFields(logrus.Fields{"kernel": o.Kernel, "release": user.Release()}).Info("LINUX_KERNEL: booting the user's kernel")
-		fmt.Fprintf(progressOut(o), "fig22: Linux kernel %s  %s (LINUX_KERNEL, sha256 %s)\n", releaseOrUnknown(l.KernelRelease), l.Kernel.Path, sum12(l.Kernel.SHA256))
+		// The run boots a copy in the cache, so that the kernel booted is the one recorded
+		// here even when the user's file changes later (a kernel update of the host).
+		dst := filepath.Join(o.Dir, "linux", "user-kernel-"+sum12(l.Kernel.SHA256), filepath.Base(o.Kernel))
+		if err := files.Copy(o.Kernel, dst, 0o644); err != nil {
+			return l, fmt.Errorf("fig22: copy LINUX_KERNEL=%s into the cache: %w", o.Kernel, err)
+		}
+		want := l.Kernel.SHA256
+		if l.Kernel, err = FileOf(dst); err != nil {
+			return l, err
+		}
+		if l.Kernel.SHA256 != want {
+			return l, fmt.Errorf("fig22: LINUX_KERNEL=%s changed while it was copied into the cache; prepare again", o.Kernel)
+		}
+		log.WithFields(logrus.Fields{"kernel": o.Kernel, "copy": dst, "release": user.Release()}).Info("LINUX_KERNEL: booting the user's kernel")
+		fmt.Fprintf(progressOut(o), "fig22: Linux kernel %s  %s (LINUX_KERNEL=%s, sha256 %s)\n", releaseOrUnknown(l.KernelRelease), l.Kernel.Path, o.Kernel, sum12(l.Kernel.SHA256))
 	}
 
 	l.Initrd, err = linuxInitrd(o.Dir, bin.Init, rnd4k)

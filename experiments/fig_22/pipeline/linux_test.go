@@ -185,7 +185,7 @@ func TestPrepareLinux(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !u.UserKernel || u.Kernel.Path != mine || u.KernelRelease != DebianKernel.Release || u.Downloaded || u.Built || u.KernelPackage != "" {
+		if !u.UserKernel || u.Kernel.SHA256 != l.Kernel.SHA256 || !strings.HasPrefix(u.Kernel.Path, o.Dir) || u.KernelRelease != DebianKernel.Release || u.Downloaded || u.Built || u.KernelPackage != "" {
 			t.Errorf("user kernel: %+v", u)
 		}
 		if want := "LINUX_KERNEL=" + mine + " (the user's kernel, as the paper booted the host's)"; u.KernelFrom != want {
