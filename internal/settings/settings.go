@@ -49,6 +49,8 @@ type Settings struct {
 	FCGuest               string   // FC_GUEST
 	Firecracker, Solo5HVT string   // FIRECRACKER, SOLO5_HVT; "": the prepared binaries
 
+	LinuxKernel string // LINUX_KERNEL; "": Debian's kernel at fig22's pinned version
+
 	EChartsDir string // ECHARTS_DIR
 
 	// Sources says where each value came from, by variable name: Environment or Default.
@@ -134,6 +136,8 @@ var Vars = []Var{
 		field: func(s *Settings) any { return &s.Firecracker }},
 	{Name: "SOLO5_HVT", Unset: "the prepared binary", Help: "fig10: use this solo5-hvt binary instead",
 		field: func(s *Settings) any { return &s.Solo5HVT }},
+	{Name: "LINUX_KERNEL", Unset: "Debian's `linux-image-amd64` at the pinned version", Help: "fig22: the Linux kernel (a bzImage) the Linux series boot instead, e.g. a copy of the host's `/boot/vmlinuz-$(uname -r)` as the paper booted; recorded as the user's choice",
+		field: func(s *Settings) any { return &s.LinuxKernel }},
 	{Name: "ECHARTS_DIR", Unset: "`internal/plot/echarts` of the checkout", Help: "where the ECharts lockfile is (when running outside the checkout)",
 		field: func(s *Settings) any { return &s.EChartsDir }},
 }

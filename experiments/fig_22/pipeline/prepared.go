@@ -87,14 +87,28 @@ type Linux struct {
 	KernelFrom string `json:"kernel_from"`
 	// KernelRelease is the kernel's release (e.g. 6.1.0-50-amd64), when known.
 	KernelRelease string `json:"kernel_release,omitempty"`
+	// KernelVersion is the version string of the kernel's setup header ("6.1.0-50-amd64
+	// (debian-kernel@…) #1 SMP PREEMPT_DYNAMIC Debian 6.1.176-1 (…)"), when it has one.
+	KernelVersion string `json:"kernel_version,omitempty"`
+	// KernelPackage and KernelDebSHA256 name Debian's package ("<name> <version>") and the
+	// .deb's checksum; empty for the user's kernel.
+	KernelPackage   string `json:"kernel_package,omitempty"`
+	KernelDebSHA256 string `json:"kernel_deb_sha256,omitempty"`
 	// UserKernel is true when LINUX_KERNEL chose the kernel (the paper's host-kernel choice).
 	UserKernel bool `json:"user_kernel,omitempty"`
 	// Init is the benchmark built as a static-PIE Linux executable, the initrd's /init.
 	Init File `json:"init"`
 	// Compiler is the first line of `gcc --version` that built Init.
 	Compiler string `json:"compiler,omitempty"`
+	// InitFlags are the gcc flags Init was built with; InitLog is the build's output.
+	InitFlags []string `json:"init_flags,omitempty"`
+	InitLog   string   `json:"init_log,omitempty"`
 	// Initrd is the gzip'd newc holding /init and /<sha256 of rnd4k>.
 	Initrd File `json:"initrd"`
+	// Built and Downloaded say what this PrepareLinux call did (not recorded): built Init,
+	// downloaded the kernel package. Both false when everything came from the cache.
+	Built      bool `json:"-"`
+	Downloaded bool `json:"-"`
 }
 
 // Dir is Figure 22's folder in the image cache.
@@ -121,4 +135,6 @@ type LinuxOptions struct {
 	Kernel string
 	Log    logrus.FieldLogger
 	Out    io.Writer // progress and what was done
+
+	pin DebianPackage // tests: another pinned package than DebianKernel
 }
