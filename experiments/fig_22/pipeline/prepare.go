@@ -218,6 +218,7 @@ func prepareUnikraft(ctx context.Context, o PrepareOptions) (_ *prepared, err er
 	if pr.UKInitrd, err = writeUKInitrd(dir); err != nil {
 		return nil, err
 	}
+	fmt.Fprintf(out, "fig22: Unikraft initrd %s (newc, /%s; sha256 %s)\n", pr.UKInitrd.Path, fig22.RND4KHash[:12]+"…", pr.UKInitrd.SHA256[:12])
 
 	st.pr, st.tc, st.env = pr, tc, env
 	return st, nil
