@@ -64,8 +64,8 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 	return pr, nil
 }
 
-// prepared is the Unikraft side done, with the Docker connection the Linux side uses.
-type prepared struct {
+// ukPrepared is the Unikraft side done, with the Docker connection the Linux side uses.
+type ukPrepared struct {
 	pr  *Prepared
 	dc  *docker.Client
 	tc  docker.Image
@@ -76,7 +76,7 @@ type prepared struct {
 
 // interrupted tells a build that failed on its own (err) from one stopped by Ctrl-C or by
 // the Docker daemon going away.
-func (st *prepared) interrupted(what string, err error) error {
+func (st *ukPrepared) interrupted(what string, err error) error {
 	if st.ctx.Err() != nil {
 		return fmt.Errorf("fig22: prepare interrupted while %s: %w", what, context.Cause(st.ctx))
 	}
@@ -88,7 +88,7 @@ func (st *prepared) interrupted(what string, err error) error {
 
 // prepareUnikraft is the Unikraft side of Prepare: sources, toolchain, image, SHFS tools and
 // volume, initrd. The caller closes the returned Docker client.
-func prepareUnikraft(ctx context.Context, o PrepareOptions) (_ *prepared, err error) {
+func prepareUnikraft(ctx context.Context, o PrepareOptions) (_ *ukPrepared, err error) {
 	out := o.Out
 	if out == nil {
 		out = os.Stderr
@@ -145,7 +145,7 @@ func prepareUnikraft(ctx context.Context, o PrepareOptions) (_ *prepared, err er
 	if err != nil {
 		return nil, err
 	}
-	st := &prepared{dc: dc, out: out, ctx: ctx}
+	st := &ukPrepared{dc: dc, out: out, ctx: ctx}
 	defer func() {
 		if err != nil {
 			dc.Close()
@@ -188,7 +188,7 @@ func prepareUnikraft(ctx context.Context, o PrepareOptions) (_ *prepared, err er
 		state = fmt.Sprintf("built in %.1f s", img.Seconds)
 	}
 	fmt.Fprintf(out, "fig22: Unikraft image %s  %s (sha256 %s)\n", state, img.Kernel, img.KernelSHA256[:12])
-	reportDropped(out, log, m.Fixture, img)
+	ukReportDropped(out, log, m.Fixture, img)
 	pr.Unikraft = img
 
 	// The SHFS tools and volume.
@@ -224,10 +224,10 @@ func prepareUnikraft(ctx context.Context, o PrepareOptions) (_ *prepared, err er
 	return st, nil
 }
 
-// reportDropped says which of the paper's configuration lines olddefconfig dropped: a
+// ukReportDropped says which of the paper's configuration lines olddefconfig dropped: a
 // warning for a real tree (the image differs from the paper's there), one FIXTURE line for
 // the stand-in, which declares only the symbols it uses.
-func reportDropped(out io.Writer, log logrus.FieldLogger, fixture string, img *unikraft.Image) {
+func ukReportDropped(out io.Writer, log logrus.FieldLogger, fixture string, img *unikraft.Image) {
 	for _, d := range img.Dropped {
 		if fixture != "" {
 			log.Debugf("olddefconfig of the FIXTURE tree dropped the paper's config line %s", d)
@@ -243,7 +243,7 @@ func reportDropped(out io.Writer, log logrus.FieldLogger, fixture string, img *u
 // writeUKInitrd writes the Unikraft image's initrd (plain newc holding /<RND4KHash>) into
 // dir, unless the same bytes are there already.
 func writeUKInitrd(dir string) (File, error) {
-	rnd4k, err := readRND4K()
+	rnd4k, err := paperRND4K()
 	if err != nil {
 		return File{}, err
 	}

@@ -41,8 +41,8 @@ func ukOptions(t *testing.T, root string, fo fixture.Options) PrepareOptions {
 		Docker: docker.Options{Log: ukQuiet(), Out: io.Discard, LogDir: filepath.Join(root, "logs")}, Log: ukQuiet(), Out: io.Discard}
 }
 
-// skipWithoutDocker skips a test that needs the Docker daemon, outside CI.
-func skipWithoutDocker(t *testing.T, err error) {
+// ukSkipWithoutDocker skips a test that needs the Docker daemon, outside CI.
+func ukSkipWithoutDocker(t *testing.T, err error) {
 	t.Helper()
 	if err != nil && strings.Contains(err.Error(), "cannot reach the Docker daemon") && os.Getenv("CI") == "" {
 		t.Skipf("no Docker daemon: %v", err)
@@ -56,15 +56,15 @@ func TestFixtureUnikraftSide(t *testing.T) {
 	var out bytes.Buffer
 	opt.Out = &out
 	st, err := prepareUnikraft(context.Background(), opt)
-	skipWithoutDocker(t, err)
+	ukSkipWithoutDocker(t, err)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	st.dc.Close()
 	opt.Out = io.Discard
-	t.Run("BuiltOnceAndCached", func(t *testing.T) { testBuiltOnceAndCached(t, opt, st.pr) })
-	t.Run("BootsAndOpensThroughInitrdAndDisk", func(t *testing.T) { testBoots(t, st.pr) })
-	t.Run("PrepareRecordsBothSides", func(t *testing.T) { testPrepareRecordsBothSides(t, opt) })
+	t.Run("BuiltOnceAndCached", func(t *testing.T) { ukTestBuiltOnceAndCached(t, opt, st.pr) })
+	t.Run("BootsAndOpensThroughInitrdAndDisk", func(t *testing.T) { ukTestBoots(t, st.pr) })
+	t.Run("PrepareRecordsBothSides", func(t *testing.T) { ukTestPrepareRecordsBothSides(t, opt) })
 }
 
 // The stand-in Unikraft builds the bundle's benchmark through the real build interface
@@ -72,7 +72,7 @@ func TestFixtureUnikraftSide(t *testing.T) {
 // kernel and its unstripped .dbg are kept, the SHFS tools and volume are made in the
 // toolchain container with rnd4k listed under its hash, the initrd holds /<hash>, and a
 // second prepare builds nothing.
-func testBuiltOnceAndCached(t *testing.T, opt PrepareOptions, pr *Prepared) {
+func ukTestBuiltOnceAndCached(t *testing.T, opt PrepareOptions, pr *Prepared) {
 	if pr.Fixture != fixture.Name || pr.Unikraft == nil || !pr.Unikraft.Built {
 		t.Fatalf("prepared: fixture %q, image %+v", pr.Fixture, pr.Unikraft)
 	}
@@ -118,7 +118,7 @@ func testBuiltOnceAndCached(t *testing.T, opt PrepareOptions, pr *Prepared) {
 // -cpu max for rdtscp, 2 vCPUs, 1024 MiB, the initrd, the volume on virtio-blk): the four
 // lines, and no case that failed to open its descriptors before a file-exists line. The
 // same boot without the disk fails the SHFS file-exists case: the stand-in reads its volume.
-func testBoots(t *testing.T, pr *Prepared) {
+func ukTestBoots(t *testing.T, pr *Prepared) {
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("qemu-system-x86_64 is not installed")
@@ -204,7 +204,7 @@ func TestMissingSourcesAreNamedAtOnce(t *testing.T) {
 }
 
 // The whole prepare, with the Linux side, writes prepared-<fixture>.json for the run step.
-func testPrepareRecordsBothSides(t *testing.T, opt PrepareOptions) {
+func ukTestPrepareRecordsBothSides(t *testing.T, opt PrepareOptions) {
 	pr, err := Prepare(context.Background(), opt)
 	if err != nil && strings.Contains(err.Error(), "linux side not merged yet") {
 		t.Skip("PrepareLinux is the placeholder on this branch")

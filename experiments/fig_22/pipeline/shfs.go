@@ -61,10 +61,10 @@ type shfsTools struct {
 // -lmhash) in the toolchain container, in a copy of the lib-shfs tree (the build writes
 // its objects there), unless the same tree was already built in the same toolchain.
 func (r shfsRun) buildTools(ctx context.Context, shfs unikraft.Tree) (*shfsTools, error) {
-	key := cacheKey(shfsVersion, "tools", r.tc.ID, shfs.Name, shfs.ID, strings.Join(r.env, " "))
+	key := shfsKey(shfsVersion, "tools", r.tc.ID, shfs.Name, shfs.ID, strings.Join(r.env, " "))
 	dir := filepath.Join(r.dir, "shfs-tools-"+key[:12])
 	var t shfsTools
-	if readJSON(filepath.Join(dir, "tools.json"), &t) == nil && t.check() == nil {
+	if shfsReadJSON(filepath.Join(dir, "tools.json"), &t) == nil && t.check() == nil {
 		return &t, nil
 	}
 	work := dir + ".work"
@@ -104,7 +104,7 @@ func (r shfsRun) buildTools(ctx context.Context, shfs unikraft.Tree) (*shfsTools
 	if err := files.Copy(logPath, filepath.Join(tmp, "build.log"), 0o644); err != nil {
 		return nil, err
 	}
-	if err := writeJSON(filepath.Join(tmp, "tools.json"), t); err != nil {
+	if err := results.WriteJSONAtomic(filepath.Join(tmp, "tools.json"), t); err != nil {
 		return nil, err
 	}
 	os.RemoveAll(dir)
@@ -134,16 +134,16 @@ func (t *shfsTools) check() error {
 // listing must show rnd4k under its SHA-256. Cached by the tools and rnd4k: the tools stamp
 // a fresh UUID and date into every volume, so an identical remake would not be identical.
 func (r shfsRun) makeVolume(ctx context.Context, t *shfsTools) (Volume, bool, error) {
-	rnd4k, err := readRND4K()
+	rnd4k, err := paperRND4K()
 	if err != nil {
 		return Volume{}, false, err
 	}
 	sum := sha256.Sum256(rnd4k)
-	key := cacheKey(shfsVersion, "volume", r.tc.ID, t.SHA256["shfs_mkfs"], t.SHA256["shfs_admin"], hex.EncodeToString(sum[:]),
+	key := shfsKey(shfsVersion, "volume", r.tc.ID, t.SHA256["shfs_mkfs"], t.SHA256["shfs_admin"], hex.EncodeToString(sum[:]),
 		fmt.Sprint(VolumeBytes, VolumeChunk, VolumeName, RND4KName, RND4KMIME))
 	dir := filepath.Join(r.dir, "shfs-volume-"+key[:12])
 	var v Volume
-	if readJSON(filepath.Join(dir, "volume.json"), &v) == nil {
+	if shfsReadJSON(filepath.Join(dir, "volume.json"), &v) == nil {
 		if f, err := FileOf(v.Path); err == nil && f.SHA256 == v.SHA256 {
 			return v, false, nil
 		}
@@ -198,7 +198,7 @@ cat listing.txt
 	}
 	f.Path = filepath.Join(dir, VolumeFile) // where it is once the folder is in place
 	v = Volume{File: f, Tools: t.SHA256, ToolsLog: t.Log, Listing: string(listing), Log: filepath.Join(dir, "volume.log")}
-	if err := writeJSON(filepath.Join(tmp, "volume.json"), v); err != nil {
+	if err := results.WriteJSONAtomic(filepath.Join(tmp, "volume.json"), v); err != nil {
 		return Volume{}, false, err
 	}
 	os.RemoveAll(dir)
@@ -222,9 +222,9 @@ func CheckListing(listing string) error {
 		RND4KName, fig22.RND4KHash, strings.TrimSpace(listing))
 }
 
-// readRND4K reads the paper's rnd4k and checks it is the file the benchmark names.
-func readRND4K() ([]byte, error) {
-	b, err := readPaper(RND4KFile)
+// paperRND4K reads the paper's rnd4k and checks it is the file the benchmark names.
+func paperRND4K() ([]byte, error) {
+	b, err := shfsPaperFile(RND4KFile)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +235,7 @@ func readRND4K() ([]byte, error) {
 	return b, nil
 }
 
-func readPaper(name string) ([]byte, error) {
+func shfsPaperFile(name string) ([]byte, error) {
 	b, err := fs.ReadFile(fig22.PaperFiles(), name)
 	if err != nil {
 		return nil, fmt.Errorf("fig22: the paper's paper/%s is missing from the build: %w", name, err)
@@ -243,8 +243,8 @@ func readPaper(name string) ([]byte, error) {
 	return b, nil
 }
 
-// cacheKey is the sha256 of the parts, one a line.
-func cacheKey(parts ...string) string {
+// shfsKey is the sha256 of the parts, one a line.
+func shfsKey(parts ...string) string {
 	h := sha256.New()
 	for _, p := range parts {
 		fmt.Fprintln(h, p)
@@ -252,7 +252,7 @@ func cacheKey(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func readJSON(path string, v any) error {
+func shfsReadJSON(path string, v any) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -263,4 +263,3 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
-func writeJSON(path string, v any) error { return results.WriteJSONAtomic(path, v) }
