@@ -237,3 +237,28 @@ func TestCheckListing(t *testing.T) {
 		t.Errorf("a listing without the hash: %v", err)
 	}
 }
+
+// Clean removes Figure 22's folder of the image cache and says when there is nothing to do.
+func TestCleanRemovesFigure22sFolder(t *testing.T) {
+	images := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(Dir(images), "shfs-volume-x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(Dir(images), "shfs-volume-x", VolumeFile), []byte("v"), 0o444)
+	other := filepath.Join(images, "fig_14")
+	os.MkdirAll(other, 0o755)
+	var out bytes.Buffer
+	if err := Clean(images, &out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(Dir(images)); !os.IsNotExist(err) {
+		t.Errorf("%s is still there", Dir(images))
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("clean removed another figure's folder: %v", err)
+	}
+	out.Reset()
+	if err := Clean(images, &out); err != nil || !strings.Contains(out.String(), "nothing to clean") {
+		t.Errorf("second clean: %v %q", err, out.String())
+	}
+}
