@@ -196,7 +196,7 @@ func prepareUnikraft(ctx context.Context, o PrepareOptions) (_ *ukPrepared, err 
 	if err != nil {
 		return nil, fmt.Errorf("fig22: %w", err)
 	}
-	sr := shfsRun{dc: dc, tc: tc, env: env, dir: dir}
+	sr := shfsRun{dc: dc, tc: tc, env: env, dir: dir, log: log.WithField("step", "shfs")}
 	tools, err := sr.buildTools(ctx, core)
 	if err != nil {
 		return nil, st.interrupted("building the SHFS tools", err)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	fig22 "github.com/unikraft-eurosys21/artifact/experiments/fig_22"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/files"
@@ -46,6 +48,7 @@ type shfsRun struct {
 	tc  docker.Image
 	env []string
 	dir string // Figure 22's folder in the image cache
+	log logrus.FieldLogger
 }
 
 // shfsTools are the built tools (cached in shfs-tools-<key>/ by the lib-shfs tree, the
@@ -75,6 +78,7 @@ func (r shfsRun) buildTools(ctx context.Context, shfs unikraft.Tree) (*shfsTools
 		return nil, fmt.Errorf("fig22: SHFS tools: copy %s: %w", shfs.Name, err)
 	}
 	logPath := work + ".log"
+	r.log.WithFields(logrus.Fields{"tree": shfs.Name, "commit": shfs.ID, "work": work}).Info("building the SHFS tools")
 	err := r.dc.Run(ctx, docker.RunSpec{
 		Image: r.tc.Ref, Env: r.env, WorkDir: "/work",
 		Cmd: []string{"bash", "-c", "set -euo pipefail\ngcc --version | head -n 1\necho '+ make -C lib-shfs/tools all'\nmake -C lib-shfs/tools all\n" +
@@ -176,6 +180,7 @@ echo '+ shfs_admin -l %[3]s'
 cat listing.txt
 `, VolumeName, VolumeChunk, VolumeFile, RND4KName, RND4KMIME)
 	logPath := filepath.Join(tmp, "volume.log")
+	r.log.WithField("work", tmp).Info("making the SHFS volume")
 	err = r.dc.Run(ctx, docker.RunSpec{
 		Image: r.tc.Ref, Env: r.env, WorkDir: "/work", Cmd: []string{"bash", "-c", script},
 		Mounts:  []docker.Mount{{Source: tmp, Target: "/work"}, {Source: t.Dir, Target: "/tools", ReadOnly: true}},
