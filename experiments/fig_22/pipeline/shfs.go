@@ -267,4 +267,3 @@ func shfsReadJSON(path string, v any) error {
 	}
 	return nil
 }
-
