@@ -75,8 +75,14 @@ type Volume struct {
 	File
 	// Tools are the SHFS tools built from lib-shfs (name → sha256 of the binary).
 	Tools map[string]string `json:"tools"`
+	// ToolsLog is the tools' build output (make -C tools all), Log the output of making
+	// the volume (shfs_mkfs, shfs_admin).
+	ToolsLog string `json:"tools_log"`
+	Log      string `json:"log"`
 	// Listing is `shfs_admin -l` of the finished volume: rnd4k under its hash.
 	Listing string `json:"listing"`
+	// Built is true when this prepare built the tools or made the volume (not from the cache).
+	Built bool `json:"-"`
 }
 
 // Linux is the Linux side of the figure.
