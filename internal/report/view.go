@@ -129,7 +129,13 @@ func (f Figure) section() section {
 	for _, row := range f.Verdict.Rows {
 		vt.Rows = append(vt.Rows, []string{row.Series, dash(row.Paper), dash(row.Measured), dash(row.Diff), string(row.Verdict), row.Note})
 	}
-	s.Blocks = append(s.Blocks, block{Heading: "Verdict — " + f.Verdict.Source, Table: vt, List: f.Verdict.Notes})
+	vb := block{Heading: "Verdict — " + f.Verdict.Source, Table: vt, List: f.Verdict.Notes}
+	if f.Measured == nil {
+		vb.Heading += " against itself"
+		vb.Text = []string{"No run to judge: this is the paper's data checked against the paper's claims, a check of how " +
+			"the bundle reads the paper's files, not a reproduction."}
+	}
+	s.Blocks = append(s.Blocks, vb)
 
 	nr := block{Heading: "Not run or failed"}
 	switch {
