@@ -359,3 +359,11 @@ func TestAvailableVerifiesTheSources(t *testing.T) {
 		t.Errorf("a FIXTURE mirror: %+v", b)
 	}
 }
+
+// The report shows every figure: one run id or directory cannot name the runs of all four.
+func TestFromOneRunIsRefused(t *testing.T) {
+	_, err := Build(context.Background(), options(t, "20261201T000000Z", t.TempDir()), experiments.All...)
+	if err == nil || !strings.Contains(err.Error(), "FROM=latest") || !strings.Contains(err.Error(), "FROM=paper") {
+		t.Fatalf("want a refusal naming FROM=latest and FROM=paper, got %v", err)
+	}
+}
