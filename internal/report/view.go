@@ -213,9 +213,6 @@ func (f Figure) provenanceBlocks() []block {
 		[]string{"started – ended", m.Started.Format(time.RFC3339) + " – " + timeOrDash(m.Ended)},
 		[]string{"command", strings.Join(m.Command, " ")},
 	)
-	for _, k := range slices.Sorted(maps.Keys(m.Tools)) {
-		pt.Rows = append(pt.Rows, []string{"tool " + k, m.Tools[k]})
-	}
 	for _, k := range slices.Sorted(maps.Keys(m.Machines)) {
 		pt.Rows = append(pt.Rows, []string{"machine " + k, m.Machines[k]})
 	}
@@ -231,6 +228,13 @@ func (f Figure) provenanceBlocks() []block {
 			it.Rows = append(it.Rows, []string{k, m.Images[k]})
 		}
 		out = append(out, block{Heading: "Images", Table: it})
+	}
+	if len(m.Tools) > 0 {
+		tt := &table{Head: []string{"Tool", "Version"}}
+		for _, k := range slices.Sorted(maps.Keys(m.Tools)) {
+			tt.Rows = append(tt.Rows, []string{k, m.Tools[k]})
+		}
+		out = append(out, block{Heading: "Tool versions", Table: tt, Details: true, Summary: fmt.Sprintf("%d tools and packages", len(tt.Rows))})
 	}
 	if st := sourcesTable(m.Sources); st != nil {
 		out = append(out, block{Heading: "Source pins", Table: st, Details: true,
