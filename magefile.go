@@ -23,6 +23,7 @@ import (
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
 	"github.com/unikraft-eurosys21/artifact/internal/host"
 	"github.com/unikraft-eurosys21/artifact/internal/progress"
+	"github.com/unikraft-eurosys21/artifact/internal/report"
 	"github.com/unikraft-eurosys21/artifact/internal/settings"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
 )
@@ -442,4 +443,39 @@ func figAndSettings(id string) (figure.Figure, experiments.Options, error) {
 	}
 	fig, err := experiments.ByID(id)
 	return fig, plotOptions(s), err
+}
+
+// All runs every figure end to end (fig08, fig10, fig14, fig22: prepare, run, plot and verify
+// of the run just made), going on past a figure that fails, then writes the report (see
+// Report) and prints one row per figure: ok, failed and why, or not run and why (a figure the
+// bundle cannot measure yet), with its run directory. It fails when any figure failed. The
+// settings apply to every figure (ACCEL, REPS where a figure takes it, SOURCES_MIRROR, …).
+func All(ctx context.Context) error {
+	s, err := config()
+	if err != nil {
+		return err
+	}
+	outs, runErr := experiments.RunAll(ctx, s, console(), plotOptions(s), experiments.All...)
+	r := report.FromSettings(s)
+	r.From = "latest"
+	_, repErr := report.Write(ctx, r)
+	fmt.Println()
+	experiments.WriteOutcomes(os.Stdout, outs)
+	return errors.Join(runErr, repErr)
+}
+
+// Report writes RESULTS_DIR/report.html (one self-contained page: plots inline, nothing
+// fetched when opened) and RESULTS_DIR/report.md (its Markdown twin, for a CI step summary)
+// from each figure's latest run, or the paper's data (FROM=paper, and for a figure without a
+// run, marked so): per figure the measured plot next to the paper's, the verdict, what was not
+// run and why, host, isolation and provenance; the documentation's headline claims checked
+// against the runs; and the artifact badges, computed: Available verifies every pinned source
+// offline from SOURCES_ARCHIVE (when set), else SOURCES_MIRROR, else SOURCES_CACHE.
+func Report(ctx context.Context) error {
+	s, err := config()
+	if err != nil {
+		return err
+	}
+	_, err = report.Write(ctx, report.FromSettings(s))
+	return err
 }
