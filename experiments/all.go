@@ -64,6 +64,7 @@ func RunAll(ctx context.Context, s settings.Settings, c figure.Console, o Option
 
 func runOne(ctx context.Context, s settings.Settings, c figure.Console, o Options, fig figure.Figure) Outcome {
 	out := Outcome{Figure: fig.ID}
+	s = s.ForFigure(fig.Dir)
 	switch {
 	case fig.Pipeline == nil:
 		out.Status, out.Why = OutcomeNotRun, "not measured: no pipeline yet (the bundle only redraws the paper's data for it)"

@@ -184,7 +184,7 @@ func Prepare(ctx context.Context, s settings.Settings, c figure.Console, fig fig
 	if err != nil {
 		return err
 	}
-	return p.Prepare(ctx, s, c)
+	return p.Prepare(ctx, s.ForFigure(fig.Dir), c)
 }
 
 // Run runs fig's run step with the settings s; it returns the run directory when the run
@@ -197,7 +197,7 @@ func Run(ctx context.Context, s settings.Settings, c figure.Console, fig figure.
 	if p.Run == nil {
 		return "", fmt.Errorf("%s is not measured yet: its run step is not built (%s:prepare builds its images); plot or verify the paper's data with FROM=paper", fig.ID, fig.ID)
 	}
-	return p.Run(ctx, s, c)
+	return p.Run(ctx, s.ForFigure(fig.Dir), c)
 }
 
 // Clean runs fig's clean step with the settings s.
@@ -206,7 +206,7 @@ func Clean(ctx context.Context, s settings.Settings, c figure.Console, fig figur
 	if err != nil {
 		return err
 	}
-	return p.Clean(ctx, s, c)
+	return p.Clean(ctx, s.ForFigure(fig.Dir), c)
 }
 
 func pipeline(fig figure.Figure) (*figure.Pipeline, error) {

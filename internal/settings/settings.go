@@ -90,7 +90,7 @@ var Vars = []Var{
 		field: func(s *Settings) any { return &s.StateDir }},
 	{Name: "SOURCES_CACHE", Unset: "`$STATE_DIR/sources`", Help: "the verified source cache",
 		field: func(s *Settings) any { return &s.SourcesCache }},
-	{Name: "SOURCES_MIRROR", Help: "a mirror directory or a `sources:archive` tarball; nothing is downloaded when set",
+	{Name: "SOURCES_MIRROR", Help: "a mirror directory or a `sources:archive` tarball; nothing is downloaded when set. A directory with one mirror per figure in `fig_NN/` (what `go run ./experiments/cmd/mkfixtures <dir>` writes: every figure's FIXTURE mirror) gives each figure its own",
 		field: func(s *Settings) any { return &s.SourcesMirror }},
 	{Name: "SOURCES_ARCHIVE", Unset: "`sources-archive-<date>.tar`", Help: "output of `sources:archive`",
 		field: func(s *Settings) any { return &s.SourcesArchive }},
@@ -266,6 +266,21 @@ func (s *Settings) resolve() error {
 
 // LogDir is where the debootstrap and image-build logs go: $STATE_DIR/logs.
 func (s Settings) LogDir() string { return filepath.Join(s.StateDir, "logs") }
+
+// ForFigure is s for the figure whose directory name is fig ("fig_10"): when SOURCES_MIRROR
+// is a directory holding a mirror of that figure's own in <mirror>/<fig>/ (a set of the
+// figures' FIXTURE mirrors, whose stand-in trees differ per figure), that one is the
+// figure's mirror; otherwise s is returned unchanged.
+func (s Settings) ForFigure(fig string) Settings {
+	if s.SourcesMirror == "" || fig == "" {
+		return s
+	}
+	sub := filepath.Join(s.SourcesMirror, fig)
+	if st, err := os.Stat(sub); err == nil && st.IsDir() {
+		s.SourcesMirror = sub
+	}
+	return s
+}
 
 // Record is every variable's value as a run's manifest records it (lists comma-separated,
 // "" for unset) and where each came from (Environment or Default; "caller" for a value a

@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -101,5 +102,24 @@ func TestEveryFieldIsAVariable(t *testing.T) {
 	}
 	if len(owner) != v.NumField()-1 {
 		t.Errorf("%d variables for %d fields", len(owner), v.NumField()-1)
+	}
+}
+
+// A set of per-figure mirrors (experiments/cmd/mkfixtures) gives each figure its own; a
+// plain mirror serves every figure.
+func TestForFigurePicksTheFiguresOwnMirror(t *testing.T) {
+	set := t.TempDir()
+	if err := os.Mkdir(filepath.Join(set, "fig_10"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := Settings{SourcesMirror: set}
+	if got := s.ForFigure("fig_10").SourcesMirror; got != filepath.Join(set, "fig_10") {
+		t.Fatalf("fig_10: %s", got)
+	}
+	if got := s.ForFigure("fig_22").SourcesMirror; got != set {
+		t.Fatalf("a figure without a folder of its own keeps the mirror: %s", got)
+	}
+	if got := (Settings{}).ForFigure("fig_10").SourcesMirror; got != "" {
+		t.Fatalf("no mirror: %s", got)
 	}
 }
