@@ -35,6 +35,7 @@ var Aliases = map[string]interface{}{
 	"fig08":      Fig08.All,
 	"fig10":      Fig10.All,
 	"fig14":      Fig14.All,
+	"fig22":      Fig22.All,
 }
 
 // display shows the progress of the long steps (builds, boots) on stderr: live lines on a
@@ -340,7 +341,35 @@ func (Fig14) Plot(ctx context.Context) error { return plotFig(ctx, "fig14") }
 func (Fig14) Verify(ctx context.Context) error { return verifyFig(ctx, "fig14") }
 
 // Fig22 — file-open cost: Unikraft VFS vs SHFS vs Linux VFS (with/without mitigations).
+// `mage fig22` is fig22:all. Settings: SOURCES_MIRROR=<directory or archive> replaces every
+// upstream (a FIXTURE mirror brings its stand-in sources, and everything built from it says
+// FIXTURE); SOURCES_CACHE the source cache; GCC=11 (default) or 12; IMAGES_CACHE the built
+// images; LINUX_KERNEL=<bzImage> boots that kernel instead of Debian's pinned one (the paper
+// booted the host's); REPS boots per VM (25, as the paper's run.sh; the bundle-wide default
+// 26 is fig10's); ACCEL=kvm (default) or tcg (software emulation: marked, not judged); QEMU
+// and QEMU_CPU the QEMU binary and -cpu model; RESULTS_DIR the results root.
 type Fig22 mg.Namespace
+
+// All runs fig22:prepare, fig22:run, fig22:plot and fig22:verify in this order. A run with
+// failed boots is still plotted and verified when every series has boots, and then the
+// target fails.
+func (Fig22) All(ctx context.Context) error {
+	mg.SerialCtxDeps(ctx, Fig22.Prepare)
+	dir, err := runFig(ctx, "fig22")
+	return plotAndVerifyKept(ctx, "fig22", dir, err)
+}
+
+// Prepare fetches and verifies the pinned sources (skuenzer's Unikraft, lib-shfs, lib-tlsf,
+// TLSF 2.4.6), builds the toolchain image and in it the bundle's benchmark as a Unikraft
+// image (the paper's config.app-fsbench) and as a static-PIE Linux /init, lib-shfs's SHFS
+// tools, the SHFS volume (rnd4k under its SHA-256) and both initrds, and takes Debian's
+// kernel at the pinned version (sha256-checked) unless LINUX_KERNEL names one. Everything is
+// cached by content: a second prepare builds and downloads nothing.
+func (Fig22) Prepare(ctx context.Context) error { return prepareFig(ctx, "fig22") }
+
+// Clean removes Figure 22's built images, tools, volume, initrds and kernel from
+// IMAGES_CACHE; sources, the toolchain image and results are kept.
+func (Fig22) Clean(ctx context.Context) error { return cleanFig(ctx, "fig22") }
 
 // Plot writes plots/fig_22_compare-vfs.svg/.html. FROM=latest (default) plots the newest
 // run under RESULTS_DIR (default results/), FROM=paper the paper's data, FROM=<run id or
