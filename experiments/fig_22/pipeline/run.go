@@ -261,7 +261,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 		}
 		mo, _ := vm.QEMU.MachineOptions()
 		m.Machines[vm.Console] = mo
-		cmd := qemuBin + " " + strings.Join(args, " ")
+		cmd := shellJoin(append([]string{qemuBin}, args...))
 		m.Notes = append(m.Notes, "qemu command line ("+vm.Console+"): "+cmd)
 		if err := run.WriteFile(filepath.Join(fig22.RawDir, vm.Console, "qemu-cmdline.txt"), []byte(cmd+"\n")); err != nil {
 			return "", err
@@ -492,6 +492,19 @@ func volumeChanged(v Volume) string {
 		return ""
 	}
 	return fmt.Sprintf("the SHFS volume %s changed during the run (sha256 %s, prepared %s); run `go tool mage fig22:prepare` before the next run", v.Path, sum, v.SHA256)
+}
+
+// shellJoin renders a command line that a shell would split back into args: arguments
+// with spaces or quotes (the -append value) are single-quoted.
+func shellJoin(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = a
+		if a == "" || strings.ContainsAny(a, " \t'\"$\\") {
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // failures lists the VMs with failed boots ("" when none failed).

@@ -192,7 +192,7 @@ func TestRunWritesTheRunDirectory(t *testing.T) {
 	var m results.Manifest
 	readJSON(t, filepath.Join(dir, "manifest.json"), &m)
 	notes := strings.Join(m.Notes, "\n")
-	for _, want := range []string{"Linux kernel: Debian", "LINUX_KERNEL reproduces that", "qemu command line (unikraft):", "SHFS volume drive: aio=", "TSC frequency: TSC 3600 MHz"} {
+	for _, want := range []string{"-append 'isolcpus=1 console=ttyS0 panic=-1 mitigations=off' -no-reboot", "Linux kernel: Debian", "LINUX_KERNEL reproduces that", "qemu command line (unikraft):", "SHFS volume drive: aio=", "TSC frequency: TSC 3600 MHz"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("manifest notes lack %q:\n%s", want, notes)
 		}
