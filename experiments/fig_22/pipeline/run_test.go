@@ -363,7 +363,9 @@ func TestDriveOptionsFollowTheFileSystem(t *testing.T) {
 	}
 	var m results.Manifest
 	readJSON(t, filepath.Join(dir, "manifest.json"), &m)
-	if !slices.ContainsFunc(m.Notes, func(n string) bool { return strings.Contains(n, DriveFallback+" (instead of the paper's "+DriveOptions) }) {
+	if !slices.ContainsFunc(m.Notes, func(n string) bool {
+		return strings.Contains(n, DriveFallback+" (instead of the paper's "+DriveOptions)
+	}) {
 		t.Errorf("the fallback is not in the manifest: %q", m.Notes)
 	}
 	if out := o.Out.(*bytes.Buffer).String(); !strings.Contains(out, "does not allow O_DIRECT") {
