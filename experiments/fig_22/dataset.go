@@ -2,6 +2,7 @@ package fig22
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math"
@@ -28,6 +29,11 @@ const RawDir = "raw"
 type Dataset struct {
 	TSCMHz  int
 	Results map[string]Result // by Series.ID()
+	// Fixture and Accel are the run's (manifest.json): a FIXTURE run or one under software
+	// emulation is shown but not judged against the paper. Empty for the paper's data.
+	Fixture, Accel string
+	// Status is the run step's account of each VM's boots (series.json); nil when unknown.
+	Status []SeriesStatus
 }
 
 // Value returns the bar of series s in case c.
@@ -149,6 +155,9 @@ func Load(dir string) (*Dataset, error) {
 		}
 		d.Results[s.ID()] = res
 	}
+	if err := d.readRunRecords(dir); err != nil {
+		return nil, err
+	}
 	boots, err := ParseRaw(filepath.Join(dir, RawDir))
 	if err != nil || boots == nil {
 		return d, err
@@ -167,7 +176,28 @@ func Load(dir string) (*Dataset, error) {
 			}
 		}
 	}
+	fromRaw.Fixture, fromRaw.Accel, fromRaw.Status = d.Fixture, d.Accel, d.Status
 	return fromRaw, nil
+}
+
+// readRunRecords reads what the run step recorded besides the data: the fixture and the
+// accelerator (manifest.json) and the boots' account (series.json). A directory without
+// them (the paper's files, a run copied by hand) has none.
+func (d *Dataset) readRunRecords(dir string) error {
+	st, err := readStatus(dir)
+	if err != nil {
+		return err
+	}
+	d.Status = st
+	m, err := results.ReadManifest(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d.Fixture, d.Accel = m.Fixture, m.Accel
+	return nil
 }
 
 // checkNS checks that each row's ns is its cycles at mhz. The ns column is the mean of the

@@ -39,7 +39,22 @@ var claims = []struct{ faster, slower string }{
 // Verify compares d with the paper: each bar's cycles (WARN outside CycleTolerance), the
 // paper's speed-ups (WARN outside RatioTolerance), and the orderings the figure shows
 // (FAIL when one does not hold).
+//
+// A FIXTURE run or one under software emulation (ACCEL=tcg) is shown but not judged: its
+// rows are SKIP, saying what they would have been. Boots that were tried and failed
+// (series.json) are FAIL in every kind of run.
 func (d *Dataset) Verify(r *verify.Report) {
+	switch {
+	case d.Fixture != "":
+		defer r.Unjudged(len(r.Rows), "FIXTURE "+d.Fixture+": the Unikraft image is a stand-in, not a measurement of Unikraft")
+	case d.Accel == "tcg":
+		defer r.Unjudged(len(r.Rows), "software emulation (accel tcg): cycles are the emulator's, not comparable with the paper's KVM host")
+	}
+	for _, s := range d.Status {
+		if why := s.Why(); why != "" {
+			r.Failed("every boot of the "+s.Console+" VM", why)
+		}
+	}
 	p, err := Paper()
 	if err != nil {
 		r.Claim("the paper's data is readable", "4 results CSVs", err.Error(), false)

@@ -32,6 +32,7 @@ func (s Sys) Check() Report {
 		r.Settings = append(r.Settings, check())
 	}
 	r.suggest(c.cmdline)
+	r.Frequency = r.frequency()
 	if st, _ := r.Setting("SMT"); st.Status == Warn {
 		r.Notes = append(r.Notes, "the original README's `noht` is not a Linux parameter; `nosmt` is")
 	}

@@ -95,6 +95,9 @@ type Report struct {
 	// Commands fix what a runtime write can fix, until the next reboot.
 	Commands []string `json:"runtime_commands,omitempty"`
 	Notes    []string `json:"notes,omitempty"`
+	// Frequency says in one word whether CPU frequency scaling and turbo were fixed (the
+	// paper's fig_22 prescription), from the rows FrequencyRows.
+	Frequency Frequency `json:"frequency"`
 }
 
 // Check checks this machine; see Sys.Check.

@@ -98,7 +98,7 @@ var Vars = []Var{
 		Bad: "the unikraft toolchain has gcc 11 and 12; set GCC=11 or GCC=12", field: func(s *Settings) any { return &s.GCC }},
 	{Name: "ACCEL", Default: "kvm", OneOf: []string{"kvm", "tcg"}, Help: "`kvm`, or `tcg` (software emulation: results are marked and not judged against the paper)",
 		Bad: "expected kvm (the default) or tcg (software emulation, not comparable with the paper)", field: func(s *Settings) any { return &s.Accel }},
-	{Name: "REPS", Default: "26", Min: 1, Help: "repetitions per series (the paper's loop ran 26 times); fig14: 10 boots per allocator when unset, as the paper's",
+	{Name: "REPS", Default: "26", Min: 1, Help: "repetitions per series (the paper's loop ran 26 times); fig14: 10 boots per allocator when unset, fig22: 25 boots per VM when unset, as the paper's",
 		Bad: "expected an integer ≥ 1", field: func(s *Settings) any { return &s.Reps }},
 	{Name: "WARMUP", Default: "1", Min: 0, Help: "warm-up runs before a series, not counted",
 		Bad: "expected an integer ≥ 0", field: func(s *Settings) any { return &s.Warmup }},
