@@ -93,3 +93,25 @@ func TestStatusWhy(t *testing.T) {
 		}
 	}
 }
+
+// A FIXTURE run under KVM: the Linux series boot the real kernel and are judged; every row
+// that involves the stand-in Unikraft image is not.
+func TestFixtureRunJudgesOnlyTheLinuxSeries(t *testing.T) {
+	d, err := Load(writeRun(t, &results.Manifest{Figure: Figure.Dir, Accel: "kvm", Fixture: "fig22-standin-1"}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, table := report(t, d)
+	for _, row := range r.Rows {
+		linuxOnly := !strings.Contains(row.Series, "Unikraft")
+		if judged := row.Verdict != verify.Skip; judged != linuxOnly {
+			t.Errorf("%s: %s (%s)", row.Series, row.Verdict, row.Note)
+		}
+		if !linuxOnly && !strings.Contains(row.Note, "FIXTURE fig22-standin-1") {
+			t.Errorf("%s: the SKIP does not name the fixture: %s", row.Series, row.Note)
+		}
+	}
+	if t.Failed() {
+		t.Log(table)
+	}
+}
