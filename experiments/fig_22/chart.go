@@ -28,10 +28,13 @@ func barLabel(v Value) string {
 	return fmt.Sprintf("%d\n(%dns)", pyRound(v.Cycles), pyRound(v.NS))
 }
 
-// yTop is the y-axis maximum as the original chose it: ticks every 1000 from 0 up to, not
+// yAxis is the y axis as the original chose it: ticks every 1000 from 0 up to, not
 // including, round(highest bar)+2000; the last tick is the top (6000 for the paper's data).
-// With per-boot data the highest whisker counts as the highest bar.
-func yTop(d *Dataset) int64 {
+// With per-boot data the highest whisker counts as the highest bar. When that would make
+// more than 8 ticks (a run under software emulation costs tens of thousands of cycles per
+// open()), the step grows to 2000, 5000, 10000, … with the same rule, so the axis stays
+// readable and keeps at least one step of room above the highest bar for its label.
+func yAxis(d *Dataset) (top, step int64) {
 	hi := 0.0
 	for _, s := range AllSeries {
 		for _, c := range Cases {
@@ -42,8 +45,29 @@ func yTop(d *Dataset) int64 {
 			}
 		}
 	}
-	end := pyRound(hi) + 2000
-	return (end - 1) / 1000 * 1000
+	for step = 1000; ; {
+		end := pyRound(hi) + 2*step
+		if top = (end - 1) / step * step; top/step <= 8 {
+			return top, step
+		}
+		switch m := step / pow10(step); m {
+		case 1:
+			step *= 2
+		case 2:
+			step = step / 2 * 5
+		default:
+			step *= 2
+		}
+	}
+}
+
+// pow10 is the largest power of ten not above n (n ≥ 1).
+func pow10(n int64) int64 {
+	p := int64(1)
+	for p*10 <= n {
+		p *= 10
+	}
+	return p
 }
 
 // hatch is the "NO FILE" pattern: dark diagonal stripes like matplotlib's '\\\\' hatch,
@@ -122,7 +146,7 @@ func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
 	}
 	bar := plot.NewBar("Figure 22: cost of open() — Unikraft SHFS and VFS vs Linux VFS", sub)
 
-	top := yTop(d)
+	top, step := yAxis(d)
 	plotHeight := float64(chartHeight - gridTop - gridBottom)
 	cfg := extraConfig{Gap: labelGap, Whiskers: [][4]float64{}, Legend: []string{FileExists.Legend(), NoFile.Legend()}}
 	for _, pr := range Projects {
@@ -145,7 +169,8 @@ func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
 			up := 0.0
 			if len(v.Runs) > 1 {
 				st := stats.Summarize(v.Runs)
-				cfg.Whiskers = append(cfg.Whiskers, [4]float64{float64(si), st.Low(), st.High(), float64(ci)})
+				// A CI reaching below zero is drawn from the axis: no open() costs less than nothing.
+				cfg.Whiskers = append(cfg.Whiskers, [4]float64{float64(si), math.Max(0, st.Low()), st.High(), float64(ci)})
 				up = math.Round((st.High() - v.Cycles) / float64(top) * plotHeight)
 			}
 			lift = append(lift, up)
@@ -166,7 +191,7 @@ func (d *Dataset) Chart(p figure.Provenance) plot.Figure {
 		}),
 		charts.WithYAxisOpts(opts.YAxis{
 			Name: "Average # TSC", NameLocation: "middle", NameGap: 52,
-			Min: 0, Max: top, MinInterval: 1000, MaxInterval: 1000,
+			Min: 0, Max: top, MinInterval: float64(step), MaxInterval: float64(step),
 			AxisLabel: &opts.AxisLabel{FontSize: 15, Color: "#000", ShowMinLabel: opts.Bool(true), ShowMaxLabel: opts.Bool(false)},
 			AxisLine:  &opts.AxisLine{Show: opts.Bool(false)},
 			SplitLine: &opts.SplitLine{Show: opts.Bool(true), LineStyle: &opts.LineStyle{Type: "dotted", Color: "#888"}},

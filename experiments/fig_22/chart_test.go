@@ -20,8 +20,8 @@ func TestChartOfThePaper(t *testing.T) {
 	if f.Name != "fig_22_compare-vfs" || f.Width != 800 || f.Height != 500 {
 		t.Errorf("figure %q %dx%d", f.Name, f.Width, f.Height)
 	}
-	if yTop(d) != 6000 {
-		t.Errorf("y axis up to %d, the original's is 6000", yTop(d))
+	if top, step := yAxis(d); top != 6000 || step != 1000 {
+		t.Errorf("y axis up to %d every %d, the original's is 6000 every 1000", top, step)
 	}
 	want := map[string][]string{ // per case: label per bar, in plot order
 		"FILE EXISTS": {"308\n(86ns)", "1637\n(455ns)", "1968\n(547ns)", "2647\n(735ns)"},
@@ -104,5 +104,27 @@ func TestChartOfARunHasWhiskers(t *testing.T) {
 	}
 	if _, err := plot.SVG(f); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Emulated open() costs tens of thousands of cycles: the axis steps up (1000, 2000, 5000,
+// 10000, …) instead of drawing hundreds of ticks, and keeps a step of room over the top.
+func TestYAxisOfLargeValuesStaysReadable(t *testing.T) {
+	for _, c := range []struct {
+		hi        float64
+		top, step int64
+	}{
+		{4054.28, 6000, 1000}, // the paper's
+		{6500, 8000, 1000},
+		{9000, 12000, 2000},
+		{90675.5, 120000, 20000},
+		{311000, 400000, 50000},
+	} {
+		d, _ := Paper()
+		d.Results["linux_vfs"][NoFile] = Value{Cycles: c.hi}
+		top, step := yAxis(d)
+		if top != c.top || step != c.step || top/step > 8 || float64(top) <= c.hi {
+			t.Errorf("highest bar %.0f: axis to %d every %d, want %d every %d", c.hi, top, step, c.top, c.step)
+		}
 	}
 }
