@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -19,7 +20,10 @@ import (
 	"github.com/unikraft-eurosys21/artifact/experiments/fig_22/fixture"
 	"github.com/unikraft-eurosys21/artifact/internal/docker"
 	"github.com/unikraft-eurosys21/artifact/internal/files"
+	"github.com/unikraft-eurosys21/artifact/internal/rep"
+	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/sources"
+	"github.com/unikraft-eurosys21/artifact/internal/verify"
 )
 
 func ukQuiet() *logrus.Logger {
@@ -206,9 +210,6 @@ func TestMissingSourcesAreNamedAtOnce(t *testing.T) {
 // The whole prepare, with the Linux side, writes prepared-<fixture>.json for the run step.
 func ukTestPrepareRecordsBothSides(t *testing.T, opt PrepareOptions) {
 	pr, err := Prepare(context.Background(), opt)
-	if err != nil && strings.Contains(err.Error(), "linux side not merged yet") {
-		t.Skip("PrepareLinux is the placeholder on this branch")
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,6 +217,7 @@ func ukTestPrepareRecordsBothSides(t *testing.T, opt PrepareOptions) {
 	if err != nil || read.Unikraft.KernelSHA256 != pr.Unikraft.KernelSHA256 || read.SHFS.Listing != pr.SHFS.Listing || read.Linux.Kernel.SHA256 == "" {
 		t.Errorf("prepared.json: %v %+v", err, read)
 	}
+	t.Run("RunsUnderTCG", func(t *testing.T) { testRunUnderTCG(t, opt) })
 	var out bytes.Buffer
 	if err := Clean(opt.Images, &out); err != nil {
 		t.Fatal(err)
@@ -260,5 +262,58 @@ func TestCleanRemovesFigure22sFolder(t *testing.T) {
 	out.Reset()
 	if err := Clean(images, &out); err != nil || !strings.Contains(out.String(), "nothing to clean") {
 		t.Errorf("second clean: %v %q", err, out.String())
+	}
+}
+
+// The run step on what prepare made: Debian's kernel and the benchmark's /init boot for real
+// (under TCG here), the stand-in Unikraft image with its initrd and SHFS volume; the run
+// directory is what the figure reads, every boot's console kept, and nothing is judged.
+func testRunUnderTCG(t *testing.T, opt PrepareOptions) {
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		t.Skip("qemu-system-x86_64 is not installed")
+	}
+	var out bytes.Buffer
+	root := t.TempDir()
+	dir, err := Run(context.Background(), RunOptions{Accel: "tcg", Plan: rep.Plan{Reps: 2}, ResultsDir: root,
+		Images: opt.Images, Fixture: fixture.Name, Log: ukQuiet(), Out: &out})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	d, err := fig22.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Accel != "tcg" || d.Fixture != fixture.Name || !d.HasRuns() || d.TSCMHz <= 0 {
+		t.Errorf("run: accel %q fixture %q runs %v tsc %d", d.Accel, d.Fixture, d.HasRuns(), d.TSCMHz)
+	}
+	for _, console := range fig22.Consoles() {
+		for n := 1; n <= 2; n++ {
+			log, err := os.ReadFile(filepath.Join(dir, "raw", fmt.Sprintf("%s.%d", console, n)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			end := "Attempted to kill init"
+			if console == "unikraft" {
+				end = "fsbench: SHFS volume mounted"
+			}
+			if !strings.Contains(string(log), end) {
+				t.Errorf("%s.%d lacks %q:\n%s", console, n, end, log)
+			}
+		}
+	}
+	m, err := results.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notes := strings.Join(m.Notes, "\n"); !strings.Contains(notes, "linux-image-6.1.0") || !strings.Contains(notes, "mitigations=off") {
+		t.Errorf("the manifest does not say which kernel booted how:\n%s", notes)
+	}
+	var r verify.Report
+	d.Verify(&r)
+	if r.Count(verify.OK)+r.Count(verify.Warn)+r.Count(verify.Fail) != 0 {
+		t.Errorf("a TCG run was judged: %d OK, %d WARN, %d FAIL", r.Count(verify.OK), r.Count(verify.Warn), r.Count(verify.Fail))
+	}
+	if !strings.Contains(out.String(), "harness overhead") || !strings.Contains(out.String(), "FIXTURE "+fixture.Name) {
+		t.Errorf("the results table:\n%s", out.String())
 	}
 }
