@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/unikraft-eurosys21/artifact/internal/rep"
 	"github.com/unikraft-eurosys21/artifact/internal/results"
 	"github.com/unikraft-eurosys21/artifact/internal/verify"
 )
@@ -39,9 +40,9 @@ func writeRun(t *testing.T, m *results.Manifest, status []SeriesStatus) string {
 // what it would have been; a failed boot is FAIL all the same.
 func TestTCGRunIsNotJudged(t *testing.T) {
 	status := []SeriesStatus{
-		{Console: "linux", Planned: 4, Ran: 4, OK: 3, Failed: 1, Errors: []string{"boot 2: the VM did not end within 3m0s (killed)"}},
-		{Console: "linux-nomitig", Planned: 3, Ran: 3, OK: 3},
-		{Console: "unikraft", Planned: 3, Ran: 3, OK: 3},
+		{Console: "linux", Tally: rep.Tally{Planned: 4, Ran: 4, OK: 3, Failed: 1, Errors: []string{"boot 2: the VM did not end within 3m0s (killed)"}}},
+		{Console: "linux-nomitig", Tally: rep.Tally{Planned: 3, Ran: 3, OK: 3}},
+		{Console: "unikraft", Tally: rep.Tally{Planned: 3, Ran: 3, OK: 3}},
 	}
 	dir := writeRun(t, &results.Manifest{Figure: Figure.Dir, Accel: "tcg"}, status)
 	d, err := Load(dir)
@@ -74,22 +75,6 @@ func TestKVMRunIsJudged(t *testing.T) {
 		r, table := report(t, d)
 		if r.Count(verify.Skip) != 0 || r.Count(verify.OK) == 0 || r.Err(false) != nil {
 			t.Errorf("manifest %v:\n%s", m, table)
-		}
-	}
-}
-
-func TestStatusWhy(t *testing.T) {
-	for _, tc := range []struct {
-		s    SeriesStatus
-		want string
-	}{
-		{SeriesStatus{Planned: 25, Ran: 25, OK: 25}, ""},
-		{SeriesStatus{Planned: 25, Ran: 25, OK: 24, Failed: 1, Errors: []string{"boot 7: x"}}, "1 of 25 boots failed (boot 7: x)"},
-		{SeriesStatus{Planned: 25, Ran: 3, Failed: 25, Aborted: "3 consecutive repetitions stopped the same way: y"},
-			"series stopped after 3 of 25 boots: 3 consecutive repetitions stopped the same way: y"},
-	} {
-		if got := tc.s.Why(); got != tc.want {
-			t.Errorf("%+v: %q, want %q", tc.s, got, tc.want)
 		}
 	}
 }

@@ -317,7 +317,7 @@ type runner struct {
 // for the run as a whole (interrupted, disk full); failed boots are in the status.
 func (r *runner) series(ctx context.Context, alloc string, m *results.Manifest) (SeriesStatus, error) {
 	img := r.pr.Images[alloc]
-	st := SeriesStatus{Alloc: alloc, Image: img.KernelSHA256, Planned: r.o.Plan.Reps}
+	st := SeriesStatus{Alloc: alloc, Image: img.KernelSHA256, Tally: rep.Tally{Planned: r.o.Plan.Reps}}
 	log := r.log.WithField("vmm", "qemu").WithField("alloc", alloc)
 	q := vmm.QEMU{Binary: r.qemu, CPU: r.o.QEMUCPU, Machine: "pc", Accel: r.o.Accel, MemoryMiB: fig14.MemoryMB,
 		Kernel: img.Kernel, Initrd: r.pr.Initrd.Path, CPUs: r.cpus}
@@ -372,25 +372,9 @@ func (r *runner) series(ctx context.Context, alloc string, m *results.Manifest) 
 	if err := r.run.WriteJSON("raw/"+alloc+"/repetitions.json", res); err != nil {
 		return st, err
 	}
-	st.OK, st.Failed, st.Aborted = len(res.Runs)-res.Failed, res.Failed, res.Aborted
-	for _, o := range res.Runs {
-		if !o.OK && len(st.Errors) < 3 {
-			st.Errors = append(st.Errors, fmt.Sprintf("boot %d: %s", o.Index, o.Err))
-		}
-	}
-	if res.Aborted != "" {
-		st.Failed = st.Planned - st.OK // the boots left out did not give what was planned
-	}
-	var lifetimes time.Duration
-	for _, o := range res.Runs {
-		lifetimes += time.Duration(o.Value.LifetimeNS)
-	}
-	st.LoopWallNS, st.LifetimesNS = res.Wall.Nanoseconds(), lifetimes.Nanoseconds()
-	if lifetimes > 0 {
-		st.Overhead = float64(res.Wall) / float64(lifetimes)
-	}
+	st.Tally = rep.TallyOf(res, st.Planned, func(b Boot) time.Duration { return time.Duration(b.LifetimeNS) })
 	r.loopWall += res.Wall
-	r.lifetime += lifetimes
+	r.lifetime += time.Duration(st.LifetimesNS)
 	// The paper's raw file: one batch per successful boot, numbered as the boot was.
 	var raw []byte
 	for _, o := range res.Runs {

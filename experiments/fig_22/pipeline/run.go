@@ -514,7 +514,7 @@ type runner struct {
 // series boots one VM Plan.Reps times. The error is for the run as a whole (interrupted,
 // disk full); failed boots are in the status.
 func (r *runner) series(ctx context.Context, vm VM) (SeriesStatus, error) {
-	st := SeriesStatus{Console: vm.Console, Planned: r.o.Plan.Reps}
+	st := SeriesStatus{Console: vm.Console, Tally: rep.Tally{Planned: r.o.Plan.Reps}}
 	log := r.log.WithField("vmm", "qemu").WithField("vm", vm.Console)
 	plan := r.o.Plan
 	plan.Series, plan.RawDir, plan.Base, plan.Log, plan.AbortAfter = vm.Console, r.run.RawDir(), r.run.Dir(), log, AbortAfter
@@ -565,25 +565,9 @@ func (r *runner) series(ctx context.Context, vm VM) (SeriesStatus, error) {
 	if err := r.run.WriteJSON(filepath.Join(fig22.RawDir, vm.Console, "repetitions.json"), res); err != nil {
 		return st, err
 	}
-	st.Ran, st.OK, st.Failed, st.Aborted = len(res.Runs), len(res.Runs)-res.Failed, res.Failed, res.Aborted
-	for _, o := range res.Runs {
-		if !o.OK && len(st.Errors) < 3 {
-			st.Errors = append(st.Errors, fmt.Sprintf("boot %d: %s", o.Index, o.Err))
-		}
-	}
-	if res.Aborted != "" {
-		st.Failed = st.Planned - st.OK // the boots left out did not give what was planned
-	}
-	var lifetimes time.Duration
-	for _, o := range res.Runs {
-		lifetimes += time.Duration(o.Value.LifetimeNS)
-	}
-	st.LoopWallNS, st.LifetimesNS = res.Wall.Nanoseconds(), lifetimes.Nanoseconds()
-	if lifetimes > 0 {
-		st.Overhead = float64(res.Wall) / float64(lifetimes)
-	}
+	st.Tally = rep.TallyOf(res, st.Planned, func(b Boot) time.Duration { return time.Duration(b.LifetimeNS) })
 	r.loopWall += res.Wall
-	r.lifetime += lifetimes
+	r.lifetime += time.Duration(st.LifetimesNS)
 	return st, runErr
 }
 
