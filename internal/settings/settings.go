@@ -78,7 +78,7 @@ type Var struct {
 
 // Vars are the bundle's variables, in the README's order.
 var Vars = []Var{
-	{Name: "FROM", Default: "latest", Help: "data to plot or verify: `paper`, `latest`, a run id, or a run directory",
+	{Name: "FROM", Default: "latest", Help: "data to plot or verify: `paper`, `latest`, a run id, or a run directory; `report` takes `latest` (each figure's latest run, the paper's data where there is none) or `paper`",
 		field: func(s *Settings) any { return &s.From }},
 	{Name: "RESULTS_DIR", Default: "results", Help: "root of the run directories",
 		field: func(s *Settings) any { return &s.ResultsDir }},
