@@ -6,12 +6,13 @@ import (
 	fig08 "github.com/unikraft-eurosys21/artifact/experiments/fig_08"
 	fig10 "github.com/unikraft-eurosys21/artifact/experiments/fig_10"
 	fig14 "github.com/unikraft-eurosys21/artifact/experiments/fig_14"
+	fig22 "github.com/unikraft-eurosys21/artifact/experiments/fig_22"
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
 	"github.com/unikraft-eurosys21/artifact/internal/verify"
 )
 
 // notRun lists what a run did not run or what failed in it, each with the reason the run
-// recorded: fig08's builds (builds.tsv), fig10's and fig14's series (series.json). For a
+// recorded: fig08's builds (builds.tsv), fig10's, fig14's and fig22's series (series.json). For a
 // figure the report does not know, the verdict's failed units and the series it could not
 // judge because they were not run.
 func notRun(d figure.Dataset, r *verify.Report) []string {
@@ -41,6 +42,12 @@ func notRun(d figure.Dataset, r *verify.Report) []string {
 		for _, s := range d.Series {
 			if s.Status != nil && s.Status.Why() != "" {
 				out = append(out, s.Label+" — FAILED: "+s.Status.Why())
+			}
+		}
+	case *fig22.Dataset:
+		for _, s := range d.Status {
+			if why := s.Why(); why != "" {
+				out = append(out, fmt.Sprintf("%s VM — FAILED: %s (consoles of failed boots under raw/%s/)", s.Console, why, s.Console))
 			}
 		}
 	default:
