@@ -57,6 +57,19 @@ func CheckAvailable(ctx context.Context, c SourcesCheck) Badge {
 			"or point SOURCES_ARCHIVE at a sources:archive tarball)", from)
 		return b
 	}
+	if from == c.Mirror && !exists(filepath.Join(from, "git")) && !exists(filepath.Join(from, "archives")) {
+		var figs []string
+		for _, f := range []string{"fig_08", "fig_10", "fig_14", "fig_22"} {
+			if exists(filepath.Join(from, f)) {
+				figs = append(figs, f)
+			}
+		}
+		if len(figs) > 0 {
+			b.Why = fmt.Sprintf("the mirror %s is a set of per-figure mirrors (%s; e.g. the FIXTURE mirrors of experiments/cmd/mkfixtures), not one mirror of every pinned source",
+				from, strings.Join(figs, ", "))
+			return b
+		}
+	}
 	m, err := sources.ManifestFor(c.Manifest, from)
 	if err != nil {
 		b.Why = fmt.Sprintf("%s %s: %v", what, from, err)
