@@ -498,9 +498,14 @@ func All(ctx context.Context) error {
 		return err
 	}
 	outs, runErr := experiments.RunAll(ctx, s, console(), plotOptions(s), experiments.All...)
-	r := report.FromSettings(s)
-	r.From = "latest"
-	_, repErr := report.Write(ctx, r)
+	var repErr error
+	if ctx.Err() == nil {
+		r := report.FromSettings(s)
+		r.From, r.Outcomes = "latest", outs
+		_, repErr = report.Write(ctx, r)
+	} else {
+		logrus.WithField("step", "report").Warn("interrupted: no report written (go tool mage report writes it from the runs kept)")
+	}
 	fmt.Println()
 	experiments.WriteOutcomes(os.Stdout, outs)
 	return errors.Join(runErr, repErr)

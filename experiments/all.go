@@ -54,8 +54,12 @@ func RunAll(ctx context.Context, s settings.Settings, c figure.Console, o Option
 		}
 		outs = append(outs, out)
 		if ctx.Err() != nil {
-			// Ctrl-C stops every figure, not only the one running.
+			// Ctrl-C stops every figure, not only the one running; the summary still has a
+			// row for each.
 			errs = append(errs, ctx.Err())
+			for _, rest := range figs[len(outs):] {
+				outs = append(outs, Outcome{Figure: rest.ID, Status: OutcomeNotRun, Why: "not run: interrupted before it started"})
+			}
 			break
 		}
 	}

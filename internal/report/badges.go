@@ -149,6 +149,8 @@ func functional(figs []Figure) Badge {
 			why = append(why, f.ID+": "+f.NoRun)
 		case f.Measured.Provenance.Fixture != "":
 			why = append(why, f.ID+": FIXTURE run "+f.Measured.Provenance.RunID)
+		case f.Manifest == nil:
+			why = append(why, f.ID+": run "+f.Measured.Provenance.RunID+" has no manifest.json (not written by the run step)")
 		default:
 			if n := failedUnits(f.Verdict); n > 0 {
 				why = append(why, fmt.Sprintf("%s: %d unit(s) of work failed in run %s", f.ID, n, f.Measured.Provenance.RunID))

@@ -108,6 +108,10 @@ func imageClaim(f *Figure) DocClaim {
 		c.Verdict, c.Why = NotJudged, "no DCE+LTO image in the run"
 		return c
 	}
+	if len(sizes) < len(fig08.Apps) && judged {
+		// The median of a subset is not the paper's: every app must be in.
+		why, judged = fmt.Sprintf("partial run: %d of %d apps' DCE+LTO images", len(sizes), len(fig08.Apps)), false
+	}
 	holds := slices.Max(sizes) <= ImageMax && median(sizes) >= ImageMedianMin
 	c.Evidence = fmt.Sprintf("%s; median %s", strings.Join(parts, ", "), mib(median(sizes)))
 	return judge(c, holds, judged, why)
@@ -115,7 +119,8 @@ func imageClaim(f *Figure) DocClaim {
 
 func bootClaim(f *Figure) DocClaim {
 	c := DocClaim{Claim: "Unikraft guests boot in around 1 ms on top of the VMM time (total boot time 2 ms–40 ms)", Figure: "fig10",
-		Reading: fmt.Sprintf("for every VMM that ran: mean guest part at most %.0f ms, mean total within %.1f–%.0f ms (the range ±10%%)",
+		Reading: fmt.Sprintf("every VMM of Figure 10 ran; on the QEMU series (QEMU, QEMU (1NIC), QEMU (MicroVM)), whose VMM/guest "+
+			"split is measured the same way, the mean guest part is at most %.0f ms; on every VMM the mean total is within %.1f–%.0f ms (the range ±10%%)",
 			GuestMaxUs/1000, TotalMinUs/1000, TotalMaxUs/1000)}
 	if f == nil {
 		c.Verdict, c.Why = NotJudged, "Figure 10 is not in this report"
@@ -136,13 +141,20 @@ func bootClaim(f *Figure) DocClaim {
 		}
 		ran++
 		_, guest, total := s.Stats()
-		ok := guest.Mean <= GuestMaxUs && total.Mean >= TotalMinUs && total.Mean <= TotalMaxUs
+		// fig10 does not compare the split across VMMs (Solo5's and Firecracker's parts are
+		// measured otherwise): the guest part counts for the QEMU series only.
+		qemu := strings.HasPrefix(s.Key, fig10.QEMU)
+		ok := total.Mean >= TotalMinUs && total.Mean <= TotalMaxUs && (!qemu || guest.Mean <= GuestMaxUs)
 		holds = holds && ok
 		mark := ""
 		if !ok {
 			mark = " ✗"
 		}
-		parts = append(parts, fmt.Sprintf("%s guest %.3f ms, total %.1f ms%s", s.Label, guest.Mean/1000, total.Mean/1000, mark))
+		if qemu {
+			parts = append(parts, fmt.Sprintf("%s guest %.3f ms, total %.1f ms%s", s.Label, guest.Mean/1000, total.Mean/1000, mark))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s total %.1f ms%s", s.Label, total.Mean/1000, mark))
+		}
 	}
 	if ran == 0 {
 		c.Verdict, c.Why = NotJudged, "no VMM ran"
@@ -151,12 +163,13 @@ func bootClaim(f *Figure) DocClaim {
 	c.Evidence = strings.Join(parts, "; ")
 	if len(notRun) > 0 {
 		c.Evidence += "; not run: " + strings.Join(notRun, ", ")
+		if judged {
+			why, judged = "partial run: "+strings.Join(notRun, ", ")+" did not run", false
+		}
 	}
 	return judge(c, holds, judged, why)
 }
 
-// judge sets the verdict: on a judged run, holds or not; otherwise not judged, with what the
-// data shown would say.
 func judge(c DocClaim, holds, judged bool, why string) DocClaim {
 	v := DoesNot
 	if holds {

@@ -50,6 +50,9 @@ type Options struct {
 	EChartsDir string
 	// Sources is what the Available badge verifies (see CheckAvailable).
 	Sources SourcesCheck
+	// Outcomes are what `mage all` just did with each figure (nil for `mage report`): a
+	// figure that failed there without keeping a run is shown as failed, not by an older run.
+	Outcomes []experiments.Outcome
 }
 
 // SourcesCheck names the pinned sources the Available badge verifies.
@@ -104,13 +107,18 @@ type Figure struct {
 	Manifest *results.Manifest
 }
 
-// Judged reports whether the figure's numbers can reproduce the paper: a measured run, not
-// a FIXTURE, not software emulation.
+// Judged reports whether the figure's numbers can reproduce the paper: a measured run with
+// its manifest, not a FIXTURE, not software emulation.
 func (f Figure) Judged() (bool, string) {
 	if f.Measured == nil {
 		return false, f.NoRun
 	}
 	var why []string
+	if f.Manifest == nil {
+		// A folder of result files without the run step's manifest (copied by hand, or the
+		// paper's own files) says nothing of how, where and from what it was measured.
+		why = append(why, "the run has no manifest.json: how, where and from which sources it was measured is unknown")
+	}
 	if p := f.Measured.Provenance; p.Fixture != "" {
 		why = append(why, "FIXTURE "+p.Fixture+": stand-in, not Unikraft")
 	}
@@ -155,7 +163,17 @@ func readFigure(fig figure.Figure, o Options) (*Figure, error) {
 	if o.From == "latest" {
 		f.NoRun = ""
 		dir, err := results.LatestDir(o.ResultsDir, fig.Dir)
+		out, inAll := outcome(o.Outcomes, fig.ID)
 		switch {
+		case inAll && out.RunDir != "":
+			dir, err = out.RunDir, nil // the run `mage all` just made
+		case inAll && out.Status == experiments.OutcomeFailed:
+			f.NoRun = "failed in this `mage all` before keeping a run: " + out.Why
+		case inAll && out.Status == experiments.OutcomeNotRun:
+			f.NoRun = out.Why
+		}
+		switch {
+		case f.NoRun != "":
 		case errors.Is(err, results.ErrNoRun) && fig.Pipeline == nil:
 			f.NoRun = "not measured: this bundle has no pipeline for " + fig.ID + " yet"
 		case errors.Is(err, results.ErrNoRun):
@@ -180,6 +198,16 @@ func readFigure(fig figure.Figure, o Options) (*Figure, error) {
 		f.Missing = notRun(f.Measured.Data, f.Verdict)
 	}
 	return f, nil
+}
+
+// outcome is figure id's outcome in outs.
+func outcome(outs []experiments.Outcome, id string) (experiments.Outcome, bool) {
+	for _, o := range outs {
+		if o.Figure == id {
+			return o, true
+		}
+	}
+	return experiments.Outcome{}, false
 }
 
 // newVerdict verifies the data shown: the run, or the paper's data against itself.

@@ -252,7 +252,8 @@ func judgedRun(t *testing.T, id string, d figure.Dataset) Figure {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := Figure{Figure: fig, Measured: &experiments.Source{Data: d, Provenance: figure.Provenance{Source: "run", RunID: "test", Accel: "kvm"}}}
+	f := Figure{Figure: fig, Measured: &experiments.Source{Data: d, Provenance: figure.Provenance{Source: "run", RunID: "test", Accel: "kvm"}},
+		Manifest: &results.Manifest{Figure: fig.Dir, RunID: "test", Accel: "kvm"}}
 	return f
 }
 
@@ -365,5 +366,53 @@ func TestFromOneRunIsRefused(t *testing.T) {
 	_, err := Build(context.Background(), options(t, "20261201T000000Z", t.TempDir()), experiments.All...)
 	if err == nil || !strings.Contains(err.Error(), "FROM=latest") || !strings.Contains(err.Error(), "FROM=paper") {
 		t.Fatalf("want a refusal naming FROM=latest and FROM=paper, got %v", err)
+	}
+}
+
+// A run folder without the run step's manifest (result files copied by hand, here the
+// paper's own numbers) is shown but judges nothing: its provenance is unknown.
+func TestARunWithoutManifestIsNotJudged(t *testing.T) {
+	d, err := fig10.Paper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := judgedRun(t, "fig10", d)
+	f.Manifest = nil
+	if ok, why := f.Judged(); ok || !strings.Contains(why, "no manifest.json") {
+		t.Fatalf("judged: %v (%s)", ok, why)
+	}
+	if c := bootClaim(&f); c.Verdict != NotJudged {
+		t.Fatalf("the boot claim was decided on a run without manifest: %+v", c)
+	}
+}
+
+// A claim is judged on a complete figure only: a run of some apps (or VMMs) is a partial run.
+func TestPartialRunsDoNotDecideClaims(t *testing.T) {
+	d, err := fig08.Paper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(d.Sizes, fig08.Image{App: "sqlite", Variant: "dce_lto"})
+	f := judgedRun(t, "fig08", d)
+	if c := imageClaim(&f); c.Verdict != NotJudged || !strings.Contains(c.Why, "partial run: 3 of 4") {
+		t.Fatalf("%+v", c)
+	}
+}
+
+// After `mage all`, a figure that failed there without keeping a run is shown as failed
+// with why, not by whatever older run RESULTS_DIR still holds.
+func TestAFigureThatFailedInMageAllIsShownAsFailed(t *testing.T) {
+	fig, err := experiments.ByID("fig22")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{From: "latest", ResultsDir: t.TempDir(),
+		Outcomes: []experiments.Outcome{{Figure: "fig22", Status: experiments.OutcomeFailed, Why: "prepare: no Docker daemon"}}}
+	f, err := readFigure(fig, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Measured != nil || f.NoRun != "failed in this `mage all` before keeping a run: prepare: no Docker daemon" {
+		t.Fatalf("measured %v, %q", f.Measured != nil, f.NoRun)
 	}
 }
