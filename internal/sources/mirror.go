@@ -46,8 +46,15 @@ func openMirror(ctx context.Context, mirror, cache string) (dir string, cleanup 
 	_, aerr := os.Stat(filepath.Join(dir, "archives"))
 	if gerr != nil && aerr != nil {
 		cleanup()
+		hint := ""
+		if figs, _ := filepath.Glob(filepath.Join(dir, "fig_[0-9][0-9]")); len(figs) > 0 {
+			// A set of per-figure mirrors (experiments/cmd/mkfixtures): a figure's targets
+			// take theirs; a step for all figures at once needs one of them named.
+			hint = fmt.Sprintf("; it holds per-figure mirrors (%s): the figures' targets take their own, here name one, e.g. SOURCES_MIRROR=%s",
+				strings.Join(baseNames(figs), ", "), figs[0])
+		}
 		return "", nil, fmt.Errorf("sources: SOURCES_MIRROR=%s has neither git/ nor archives/: expected a directory laid out like "+
-			"the cache (git/<host>/<path>.git bare repositories, archives/<file>) or an archive written by `mage sources:archive`", mirror)
+			"the cache (git/<host>/<path>.git bare repositories, archives/<file>) or an archive written by `mage sources:archive`%s", mirror, hint)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -162,4 +169,12 @@ func linkEscapes(name, target string) bool {
 	}
 	rel := path.Join(path.Dir(strings.TrimPrefix(name, "/")), target)
 	return rel == ".." || strings.HasPrefix(rel, "../")
+}
+
+func baseNames(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		out = append(out, filepath.Base(p))
+	}
+	return out
 }
