@@ -20,4 +20,6 @@ type SeriesStatus struct {
 }
 
 // readStatus reads runDir's series.json; nil when there is none.
-func readStatus(runDir string) ([]SeriesStatus, error) { return results.ReadSeries[SeriesStatus](runDir) }
+func readStatus(runDir string) ([]SeriesStatus, error) {
+	return results.ReadSeries[SeriesStatus](runDir)
+}

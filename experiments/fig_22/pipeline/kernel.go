@@ -29,7 +29,8 @@ type DebianPackage struct {
 }
 
 // DebianKernel is the kernel the Linux series boot: the image package that Debian 12's
-// linux-image-amd64 6.1.176-1 (the kernel of bookworm main, Debian 12.x's latest point release on that day) depends on.
+// linux-image-amd64 6.1.176-1 depends on (bookworm main: the kernel of Debian 12.x's latest
+// point release on that day).
 // The checksum is the SHA256 field of that package in bookworm/main/binary-amd64/Packages
 // (read through `apt-cache show linux-image-6.1.0-50-amd64=6.1.176-1` on 2026-12-01);
 // apt-get checks the download against the signed index as well. The main suite, rather than
