@@ -2,6 +2,7 @@ package fig22
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -80,8 +81,9 @@ func TestChartRendersToSVG(t *testing.T) {
 	}
 }
 
-// With per-boot values the chart gets 95% CI whiskers, the axis makes room for them, and the
-// subtitle says what the bars and whiskers are and where the data came from.
+// With per-boot values the chart gets whiskers for their spread (min–max), the axis makes
+// room for them, and the subtitle says what the bars and whiskers are and where the data
+// came from.
 func TestChartOfARunHasWhiskers(t *testing.T) {
 	dir := t.TempDir()
 	writeBoots(t, dir, 25, paperBase)
@@ -90,11 +92,12 @@ func TestChartOfARunHasWhiskers(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := d.Chart(figure.Provenance{Source: "run", RunID: "20260101T000000Z", Accel: "kvm"})
-	if !strings.Contains(f.Extra, `"whiskers":[[0,`) {
-		t.Errorf("no whiskers in %s", f.Extra)
+	// Boot i printed 300+i for SHFS with the file: the whisker spans 301–325.
+	if !strings.Contains(f.Extra, `"whiskers":[[0,301,325,0],`) {
+		t.Errorf("no min–max whiskers in %s", f.Extra)
 	}
 	sub := f.Chart.Title.Subtitle
-	for _, want := range []string{"run 20260101T000000Z, accel kvm", "TSC 2995 MHz", "means of 25 boots per VM", "95% CI"} {
+	for _, want := range []string{"run 20260101T000000Z, accel kvm", "TSC 2995 MHz", "means of 25 boots per VM", "whiskers: min–max of the per-boot values"} {
 		if !strings.Contains(sub, want) {
 			t.Errorf("subtitle %q lacks %q", sub, want)
 		}
@@ -126,5 +129,63 @@ func TestYAxisOfLargeValuesStaysReadable(t *testing.T) {
 		if top != c.top || step != c.step || top/step > 8 || float64(top) <= c.hi {
 			t.Errorf("highest bar %.0f: axis to %d every %d, want %d every %d", c.hi, top, step, c.top, c.step)
 		}
+	}
+}
+
+// Two boots 900 cycles apart: the 95% CI of their mean would be ±5718 (t = 12.7) and push
+// the axis to 10000; the min–max whisker is the 900 cycles measured, and the axis stays the
+// paper's. One boot has no spread and no whisker.
+func TestWhiskersShowTheBootsNotTheCI(t *testing.T) {
+	boots := Boots{}
+	for _, s := range AllSeries {
+		boots[s.ID()] = map[Case][]float64{FileExists: {1000, 1300}, NoFile: {2000, 2900}}
+	}
+	boots["linux_vfs"][NoFile] = []float64{4054} // one boot
+	d, err := Process(boots, 3600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if top, step := yAxis(d); top != 6000 || step != 1000 {
+		t.Errorf("y axis to %d every %d, want the paper's 6000 every 1000", top, step)
+	}
+	var cfg extraConfig
+	js := strings.TrimSpace(strings.SplitN(strings.SplitN(d.Chart(figure.Provenance{Source: "run", RunID: "x", Accel: "kvm"}).Extra, "var cfg = ", 2)[1], ";\n", 2)[0])
+	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
+		t.Fatalf("%v: %s", err, js)
+	}
+	if len(cfg.Whiskers) != 7 || cfg.Whiskers[0] != [4]float64{0, 1000, 1300, 0} || cfg.Whiskers[4] != [4]float64{0, 2000, 2900, 1} {
+		t.Errorf("whiskers %v", cfg.Whiskers)
+	}
+	// Labels sit above the whisker: 150 cycles above the 1150 mean, 450 above 2450, of 6000
+	// cycles over 330 px.
+	if cfg.Lift[0][0] != 8 || cfg.Lift[1][0] != 25 || cfg.Lift[1][3] != 0 {
+		t.Errorf("label lifts %v", cfg.Lift)
+	}
+}
+
+// A TCG run's spread (its per-boot min and max, as a two-boot run measured them): the highest
+// whisker reaches 97086 and its label "(39421ns)" needs about 80 px. The original's rule
+// (a step of room, 120000 every 20000) leaves 63 px and the label would cross the frame; the
+// axis grows by a step until every label fits.
+func TestLabelsFitAboveTheWhiskers(t *testing.T) {
+	boots := Boots{
+		"unikraft_shfs":     {FileExists: {2019, 2192}, NoFile: {1436, 1816}},
+		"unikraft_vfs":      {FileExists: {6886, 8310}, NoFile: {649, 751}},
+		"linux_nomitig-vfs": {FileExists: {50313, 71405}, NoFile: {60599, 97086}},
+		"linux_vfs":         {FileExists: {62386, 67757}, NoFile: {87361, 93990}},
+	}
+	d, err := Process(boots, 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if labelsFit(d, 120000) {
+		t.Error("the label of the 97086 whisker fits under 120000?")
+	}
+	if top, step := yAxis(d); top != 140000 || step != 20000 || !labelsFit(d, top) {
+		t.Errorf("y axis to %d every %d", top, step)
+	}
+	p, _ := Paper()
+	if !labelsFit(p, 6000) {
+		t.Error("the paper's labels fit under its 6000")
 	}
 }

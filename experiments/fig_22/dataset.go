@@ -226,6 +226,10 @@ type SeriesSummary struct {
 	NS     float64 `json:"ns"`     // mean ns per open() at tsc_mhz, as in the CSV
 	// Boots summarises the per-boot integer averages (cycles); absent for the paper's data.
 	Boots *stats.Summary `json:"boots_cycles,omitempty"`
+	// Values are the per-boot integer averages themselves (cycles), in boot order: what the
+	// mean and the plot's whiskers come from, kept so that a run's spread can be read (and
+	// recomputed) without parsing raw/. Absent for the paper's data, which kept means only.
+	Values []int64 `json:"boots,omitempty"`
 }
 
 // Summary is the figure's summary.json.
@@ -244,6 +248,9 @@ func (d *Dataset) Summary() any {
 			if len(v.Runs) > 0 {
 				st := stats.Summarize(v.Runs)
 				ss.Boots = &st
+				for _, x := range v.Runs {
+					ss.Values = append(ss.Values, int64(x)) // integers already: parse.sh's integer part
+				}
 			}
 			out.Series = append(out.Series, ss)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -94,6 +95,15 @@ func TestRunDirectoryRoundTrip(t *testing.T) {
 	if !strings.Contains(string(js), `"tsc_mhz":2995`) || !strings.Contains(string(js), `"boots_cycles":{"n":25`) {
 		t.Errorf("summary.json: %s", js)
 	}
+	// The per-boot values themselves, in boot order (raw/unikraft.1 … .25, not 1, 10, 11, …):
+	// boot i printed 300+i for SHFS with the file.
+	var want []string
+	for i := 1; i <= 25; i++ {
+		want = append(want, strconv.Itoa(300+i))
+	}
+	if !strings.Contains(string(js), `"boots":[`+strings.Join(want, ",")+`]`) {
+		t.Errorf("summary.json lacks SHFS's per-boot values %v: %s", want, js)
+	}
 }
 
 func TestLoadWithoutRawHasNoSpread(t *testing.T) {
@@ -109,7 +119,7 @@ func TestLoadWithoutRawHasNoSpread(t *testing.T) {
 	if d.HasRuns() || d.TSCMHz != 3600 || d.Value(AllSeries[0], NoFile).Cycles != 291.04 {
 		t.Errorf("got %+v", d)
 	}
-	if s := d.Summary().(Summary); s.Series[0].Boots != nil {
+	if s := d.Summary().(Summary); s.Series[0].Boots != nil || s.Series[0].Values != nil {
 		t.Error("no per-boot summary without raw logs")
 	}
 }

@@ -33,35 +33,38 @@
 #define HASH_NONE  "0000000000000000000000000000000000000000000000000000000000000000"
 #define HASH_RND4K "7e022976e3522c64794e5a5f2e74fa2cf7e107e99848a6b5f94c9ee9e88a86f1"
 
-/* tsc_begin: CPUID waits for every earlier instruction before RDTSC reads the counter. */
+/* tsc_begin: CPUID (leaf 0) waits for every earlier instruction before RDTSC reads the
+ * counter into EDX:EAX. The constraints say exactly what the instructions touch: EAX is
+ * the input leaf and then the low half, EDX the high half, EBX and ECX are overwritten by
+ * CPUID; "memory" keeps the compiler from moving loads and stores across the read. */
 static inline uint64_t tsc_begin(void)
 {
 	uint32_t lo, hi;
 
 	__asm__ __volatile__("cpuid\n\t"
-			     "rdtsc\n\t"
-			     "mov %%edx, %0\n\t"
-			     "mov %%eax, %1\n\t"
-			     : "=r"(hi), "=r"(lo)
+			     "rdtsc"
+			     : "=a"(lo), "=d"(hi)
 			     : "a"(0)
-			     : "%rbx", "%rcx", "%rdx");
+			     : "rbx", "rcx", "memory");
 	return ((uint64_t)hi << 32) | lo;
 }
 
-/* tsc_end: RDTSCP waits for the timed code; the CPUID after it keeps later instructions
- * from starting before the counter is read. */
+/* tsc_end: RDTSCP waits for the timed code before it reads the counter; its EDX:EAX are
+ * saved, then CPUID (leaf 0) keeps later instructions from starting before the read. The
+ * saved halves are "=r" outputs, which the compiler cannot place in the clobbered
+ * RAX/RBX/RCX/RDX (RDTSCP also writes ECX; CPUID all four), so CPUID cannot overwrite them. */
 static inline uint64_t tsc_end(void)
 {
 	uint32_t lo, hi;
 
 	__asm__ __volatile__("rdtscp\n\t"
-			     "mov %%edx, %0\n\t"
-			     "mov %%eax, %1\n\t"
+			     "mov %%eax, %0\n\t"
+			     "mov %%edx, %1\n\t"
 			     "mov $0, %%eax\n\t"
-			     "cpuid\n\t"
-			     : "=r"(hi), "=r"(lo)
+			     "cpuid"
+			     : "=r"(lo), "=r"(hi)
 			     :
-			     : "%rax", "%rbx", "%rcx", "%rdx");
+			     : "rax", "rbx", "rcx", "rdx", "memory");
 	return ((uint64_t)hi << 32) | lo;
 }
 
