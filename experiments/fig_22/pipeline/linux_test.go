@@ -241,8 +241,8 @@ func TestPrepareLinux(t *testing.T) {
 // console, panic=-1 and -no-reboot), under TCG, and returns the console.
 func bootLinux(t *testing.T, l Linux) []byte {
 	t.Helper()
-	q := vmm.QEMU{Accel: "tcg", MemoryMiB: 1024, Kernel: l.Kernel.Path, Initrd: l.Initrd.Path,
-		Append: "console=ttyS0 panic=-1", Devices: []string{"-smp", "2"}}
+	q := vmm.QEMU{Accel: "tcg", MemoryMiB: MemoryMiB, SMP: VCPUs, Kernel: l.Kernel.Path, Initrd: l.Initrd.Path,
+		Append: "console=ttyS0 panic=-1"}
 	p, err := q.New()
 	if err != nil {
 		t.Fatal(err)

@@ -216,7 +216,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	vms := VMs(pr, vmm.QEMU{Binary: qemuBin, CPU: o.QEMUCPU, Machine: "pc", Accel: o.Accel, MemoryMiB: MemoryMiB, CPUs: cpus.CPUs}, drive)
+	vms := VMs(pr, vmm.QEMU{Binary: qemuBin, CPU: o.QEMUCPU, Machine: "pc", Accel: o.Accel, MemoryMiB: MemoryMiB, SMP: VCPUs, CPUs: cpus.CPUs}, drive)
 	if err := checkCPUModel(vms[0].QEMU.CPUModel()); err != nil {
 		return "", err
 	}
@@ -357,7 +357,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 // VMs are the three VM configurations in run.sh's order: the Linux kernel with its
 // initrd (default mitigations), the same with mitigations=off, and the Unikraft image with
 // its initrd and the SHFS volume on virtio-blk (drive: the -drive options after the file).
-// base holds what they share (binary, accelerator, CPU model, memory, pinning).
+// base holds what they share (binary, accelerator, CPU model, memory, vCPUs, pinning).
 func VMs(pr *Prepared, base vmm.QEMU, drive string) []VM {
 	linux := base
 	linux.Kernel, linux.Initrd, linux.Append = pr.Linux.Kernel.Path, pr.Linux.Initrd.Path, LinuxAppend

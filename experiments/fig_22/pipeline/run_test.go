@@ -155,7 +155,7 @@ func TestRunWritesTheRunDirectory(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := strings.Join(args, " ")
-		for _, want := range []string{"-machine pc", "-accel tcg", "-cpu max", "-m 1024M", "-no-reboot", "-append isolcpus=1 console=ttyS0 panic=-1"} {
+		for _, want := range []string{"-machine pc", "-accel tcg", "-cpu max", "-m 1024M -smp 2 ", "-no-reboot", "-append isolcpus=1 console=ttyS0 panic=-1"} {
 			if !strings.Contains(cmd, want) {
 				t.Errorf("%s: %q lacks %q", consoleOf(q), cmd, want)
 			}
@@ -178,6 +178,13 @@ func TestRunWritesTheRunDirectory(t *testing.T) {
 		"raw/linux/repetitions.json", "linux_vfs.csv", "unikraft_shfs.csv", "series.json", "summary.json", "manifest.json", "tsc.json"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)
+		}
+	}
+	// The recorded command lines are the booted ones: the paper's 2 vCPUs (isolcpus=1
+	// names the second).
+	for _, vm := range []string{"linux", "linux-nomitig", "unikraft"} {
+		if b, err := os.ReadFile(filepath.Join(dir, "raw", vm, "qemu-cmdline.txt")); err != nil || !strings.Contains(string(b), " -smp 2 ") {
+			t.Errorf("%s: recorded command line %q lacks -smp 2 (%v)", vm, b, err)
 		}
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, fig22.TSCFile)); string(b) != "3600\n" {
