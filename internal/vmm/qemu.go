@@ -54,10 +54,10 @@ type QEMU struct {
 	MemoryMiB int
 	// SMP is the number of vCPUs (-smp); 0 keeps QEMU's default of one and renders nothing,
 	// so that the command lines of figures that never set it stay as they were.
-	SMP int
-	Kernel    string // -kernel
-	Initrd    string // -initrd
-	Append    string // -append
+	SMP    int
+	Kernel string // -kernel
+	Initrd string // -initrd
+	Append string // -append
 	// DebugExit adds isa-debug-exit (iobase 0x501): a guest writing v there ends QEMU with
 	// exit code (v<<1)|1. Without it a halted microvm guest keeps QEMU running.
 	DebugExit bool

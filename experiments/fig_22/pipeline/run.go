@@ -297,9 +297,11 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 			// was measured is kept in failed/, and the one message says where.
 			run.WriteJSON(fig22.SeriesFile, status)
 			m.Ended = time.Now().UTC()
-			m.Notes = append(m.Notes, "incomplete: "+err.Error())
+			m.Notes = append(m.Notes, "incomplete: "+results.Moved(err, run.Dir(), ".").Error())
 			run.WriteJSON("manifest.json", m)
-			return "", fmt.Errorf("fig22: run stopped: %w; what was measured is kept in %s", err, run.Abort())
+			from := run.Dir()
+			to := run.Abort()
+			return "", fmt.Errorf("fig22: run stopped: %w; what was measured is kept in %s", results.Moved(err, from, to), to)
 		}
 		if why := st.Why(); why != "" {
 			fmt.Fprintf(out, "fig22: %s FAILED: %s\n", vm.Console, why)
@@ -318,14 +320,19 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if perr != nil {
 		// Without good boots of every VM there is no figure: the run is kept in failed/
 		// with its raw output, and the message says what failed.
-		m.Notes = append(m.Notes, "incomplete: "+perr.Error())
+		m.Notes = append(m.Notes, "incomplete: "+results.Moved(perr, run.Dir(), ".").Error())
 		if err := run.WriteJSON("manifest.json", m); err != nil {
 			log.Warn(err)
 		}
+		// perr names the raw files where they were parsed (.incomplete/<id>); the
+		// message names them where the run is kept.
+		from := run.Dir()
+		to := run.Abort()
+		perr = results.Moved(perr, from, to)
 		if why == "" {
 			why = perr.Error()
 		}
-		return "", fmt.Errorf("fig22: %s; no figure can be made from this run (%v); it is kept in %s: %w", why, perr, run.Abort(), ErrBootsFailed)
+		return "", fmt.Errorf("fig22: %s; no figure can be made from this run (%v); it is kept in %s: %w", why, perr, to, ErrBootsFailed)
 	}
 	if err := d.Write(run.Dir()); err != nil {
 		return "", err
@@ -541,23 +548,27 @@ func (r *runner) series(ctx context.Context, vm VM) (SeriesStatus, error) {
 			return b, err
 		}
 		good := filepath.Join(fig22.RawDir, fmt.Sprintf("%s.%d", vm.Console, rp.Index))
+		// A failed boot's log goes next to its repetition record, where ParseRaw does
+		// not read it; a console that does not parse is kept there, so the parse error
+		// names that file (run-relative), not the good boot's.
+		failedLog := files.Rel(r.run.Dir(), rp.Raw+".console.log")
 		if err == nil {
-			_, err = fig22.ParseConsole(good, strings.NewReader(string(console)), want)
+			_, err = fig22.ParseConsole(failedLog, strings.NewReader(string(console)), want)
 		}
 		if err == nil {
 			b.Console = good
 			if werr := r.run.WriteFile(good, console); werr != nil {
-				return b, werr
+				// Not this boot's failure: a run that cannot keep its consoles (disk
+				// full) stops at once rather than counting every later boot as failed.
+				return b, rep.Fatal(fmt.Errorf("keeping the console of boot %d: %w", rp.Index, werr))
 			}
 			task.Step(true)
 			return b, nil
 		}
-		// A failed boot's log goes next to its repetition record, where ParseRaw does
-		// not read it.
 		err = explainBoot(err, console, bootTimeout)
-		b.Console = files.Rel(r.run.Dir(), rp.Raw+".console.log")
+		b.Console = failedLog
 		if werr := results.WriteFileAtomic(rp.Raw+".console.log", console, 0o644); werr != nil {
-			return b, errors.Join(err, werr)
+			return b, rep.Fatal(fmt.Errorf("keeping the console of failed boot %d (%v): %w", rp.Index, err, werr))
 		}
 		task.Step(false)
 		return b, err

@@ -288,7 +288,66 @@ func TestRepeatedFailureStopsTheSeries(t *testing.T) {
 	}
 	failed, _ := filepath.Glob(filepath.Join(o.ResultsDir, "fig_22", "failed", "*", "raw", "unikraft", "rep-03.console.log"))
 	if len(failed) != 1 {
-		t.Errorf("consoles of the failed boots not kept: %v", failed)
+		t.Fatalf("consoles of the failed boots not kept: %v", failed)
+	}
+	// The message names files where they are now, not where the run was written.
+	if strings.Contains(err.Error(), ".incomplete") {
+		t.Errorf("the error names the unfinished run's directory: %v", err)
+	}
+	// A failed boot's parse error names the file its console was kept in.
+	var res rep.Result[Boot]
+	readJSON(t, filepath.Join(filepath.Dir(failed[0]), "repetitions.json"), &res)
+	if e := res.Runs[0].Err; !strings.Contains(e, "raw/unikraft/rep-01.console.log") || strings.Contains(e, "raw/unikraft.1") {
+		t.Errorf("boot 1's error names another file than its kept console: %s", e)
+	}
+	t.Logf("message: %v", err)
+}
+
+// A console that cannot be written (the disk is full) is no failed boot: the run stops at
+// once, keeps what it has in failed/ and says why, once.
+func TestUnwritableResultsStopTheRun(t *testing.T) {
+	for _, failing := range []bool{false, true} {
+		var o RunOptions
+		f := &fakeBoot{}
+		f.behave = func(c string, n int) ([]byte, error) {
+			if c == "linux" && n == 2 {
+				// FIXTURE for a full disk: a directory where the console is to be
+				// written makes the write fail, as ENOSPC would.
+				name := "linux.2"
+				if failing {
+					name = filepath.Join("linux", "rep-02.console.log")
+				}
+				runs, _ := filepath.Glob(filepath.Join(o.ResultsDir, "fig_22", ".incomplete", "*", "raw"))
+				if len(runs) != 1 {
+					t.Fatalf("run directory: %v", runs)
+				}
+				os.MkdirAll(filepath.Join(runs[0], name, "in-the-way"), 0o755)
+				if failing {
+					return []byte("halfway"), fmt.Errorf("qemu (pid 4242) killed: %w after 1m0s", vmm.ErrTimeout)
+				}
+			}
+			return benchConsole(c, n), nil
+		}
+		o = testOptions(t, f, 5)
+		dir, err := Run(context.Background(), o)
+		if dir != "" || err == nil {
+			t.Fatalf("failing boot %v: dir %q, err %v", failing, dir, err)
+		}
+		if f.n["linux"] != 2 || f.n["linux-nomitig"] != 0 {
+			t.Errorf("failing boot %v: the run went on after the write failed: %v", failing, f.n)
+		}
+		for _, want := range []string{"run stopped", "keeping the console of", "boot 2", "kept in " + filepath.Join(o.ResultsDir, "fig_22", "failed")} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("failing boot %v: error lacks %q: %v", failing, want, err)
+			}
+		}
+		if strings.Contains(err.Error(), ".incomplete") {
+			t.Errorf("failing boot %v: the error names the unfinished run's directory: %v", failing, err)
+		}
+		kept, _ := filepath.Glob(filepath.Join(o.ResultsDir, "fig_22", "failed", "*", "raw", "linux.1"))
+		if len(kept) != 1 {
+			t.Errorf("failing boot %v: the good boot is not kept: %v", failing, kept)
+		}
 	}
 }
 
