@@ -188,6 +188,9 @@ func TestPrepareLinux(t *testing.T) {
 		if !u.UserKernel || u.Kernel.SHA256 != l.Kernel.SHA256 || !strings.HasPrefix(u.Kernel.Path, o.Dir) || u.KernelRelease != DebianKernel.Release || u.Downloaded || u.Built || u.KernelPackage != "" {
 			t.Errorf("user kernel: %+v", u)
 		}
+		if u.UserKernelPath != mine {
+			t.Errorf("user kernel path %q, want %q", u.UserKernelPath, mine)
+		}
 		if want := "LINUX_KERNEL=" + mine + " (the user's kernel, as the paper booted the host's)"; u.KernelFrom != want {
 			t.Errorf("kernel from %q, want %q", u.KernelFrom, want)
 		}

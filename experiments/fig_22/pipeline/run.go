@@ -73,6 +73,9 @@ type RunOptions struct {
 	Fixture    string // the fixture the images were prepared from ("" for real sources)
 	QEMU       string // QEMU binary ("" for qemu-system-x86_64 on PATH)
 	QEMUCPU    string // QEMU's -cpu ("" for vmm's defaults: max under TCG)
+	// LinuxKernel is LINUX_KERNEL: it must be the one prepare was given ("" for Debian's
+	// pinned kernel), else the run would boot another kernel than the settings say.
+	LinuxKernel string
 	// Settings and SettingsFrom are recorded in the manifest (settings.Settings.Record).
 	Settings, SettingsFrom map[string]string
 	Log                    logrus.FieldLogger
@@ -190,7 +193,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := checkPrepared(pr); err != nil {
+	if err := checkPrepared(pr, o.LinuxKernel); err != nil {
 		return "", err
 	}
 	if o.boot == nil {
@@ -423,9 +426,13 @@ func checkCPUModel(model string) error {
 	return nil
 }
 
-// checkPrepared says what is missing for the run in what prepare left, and what to do.
-func checkPrepared(pr *Prepared) error {
+// checkPrepared says what is missing for the run in what prepare left, and what to do;
+// linuxKernel is LINUX_KERNEL, which must be what prepare was given.
+func checkPrepared(pr *Prepared, linuxKernel string) error {
 	again := "run `go tool mage fig22:prepare` again (with the same SOURCES_MIRROR and LINUX_KERNEL)"
+	if err := checkLinuxKernel(pr.Linux, linuxKernel); err != nil {
+		return err
+	}
 	if pr.Unikraft == nil {
 		return fmt.Errorf("fig22: the Unikraft image was not prepared; %s", again)
 	}
@@ -438,6 +445,32 @@ func checkPrepared(pr *Prepared) error {
 		}
 		if _, err := os.Stat(p); err != nil {
 			return fmt.Errorf("fig22: %s: %w; %s", what, err, again)
+		}
+	}
+	return nil
+}
+
+// checkLinuxKernel refuses a run whose LINUX_KERNEL is not the one prepare was given: the
+// run boots what prepare placed, so the manifest would record LINUX_KERNEL=x next to
+// another kernel.
+func checkLinuxKernel(l Linux, linuxKernel string) error {
+	again := "run `go tool mage fig22:prepare` again with the same LINUX_KERNEL"
+	switch {
+	case linuxKernel != "" && !l.UserKernel:
+		return fmt.Errorf("fig22: LINUX_KERNEL=%s is set, but prepare placed %s; %s (or unset LINUX_KERNEL to boot that one)", linuxKernel, l.KernelFrom, again)
+	case linuxKernel == "" && l.UserKernel:
+		return fmt.Errorf("fig22: LINUX_KERNEL is not set, but prepare placed the kernel of LINUX_KERNEL=%s; %s (or set LINUX_KERNEL=%[1]s for the run)", l.UserKernelPath, again)
+	case linuxKernel != "":
+		abs, err := filepath.Abs(linuxKernel)
+		if err != nil {
+			return fmt.Errorf("fig22: LINUX_KERNEL=%s: %w", linuxKernel, err)
+		}
+		if abs != l.UserKernelPath {
+			prepared := "LINUX_KERNEL=" + l.UserKernelPath
+			if l.UserKernelPath == "" {
+				prepared = "a LINUX_KERNEL whose path it did not record"
+			}
+			return fmt.Errorf("fig22: LINUX_KERNEL=%s, but prepare placed the kernel of %s; %s", linuxKernel, prepared, again)
 		}
 	}
 	return nil

@@ -439,6 +439,43 @@ func TestDriveOptionsFollowTheFileSystem(t *testing.T) {
 	}
 }
 
+// The run boots the kernel prepare placed: a LINUX_KERNEL other than prepare's (set, unset
+// or another path) is refused before any boot, with what to do.
+func TestRunNeedsTheLinuxKernelPrepared(t *testing.T) {
+	f := &fakeBoot{}
+	o := testOptions(t, f, 1)
+	again := "run `go tool mage fig22:prepare` again with the same LINUX_KERNEL"
+	o.LinuxKernel = "/x/vmlinuz"
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "LINUX_KERNEL=/x/vmlinuz is set, but prepare placed Debian") || !strings.Contains(err.Error(), again) {
+		t.Errorf("LINUX_KERNEL set, Debian's prepared: %v", err)
+	}
+
+	// Prepared with LINUX_KERNEL=/boot/vmlinuz-6.1.
+	index := figure.PreparedPath(Dir(o.Images), testFixture)
+	var pr Prepared
+	readJSON(t, index, &pr)
+	pr.Linux.UserKernel, pr.Linux.UserKernelPath = true, "/boot/vmlinuz-6.1"
+	if err := results.WriteJSONAtomic(index, pr); err != nil {
+		t.Fatal(err)
+	}
+	for kernel, want := range map[string]string{
+		"":                  "LINUX_KERNEL is not set, but prepare placed the kernel of LINUX_KERNEL=/boot/vmlinuz-6.1",
+		"/boot/vmlinuz-6.2": "LINUX_KERNEL=/boot/vmlinuz-6.2, but prepare placed the kernel of LINUX_KERNEL=/boot/vmlinuz-6.1",
+	} {
+		o.LinuxKernel = kernel
+		if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), again) {
+			t.Errorf("LINUX_KERNEL=%q: %v", kernel, err)
+		}
+	}
+	if len(f.booted) != 0 {
+		t.Fatalf("%d boots with another kernel than prepared", len(f.booted))
+	}
+	o.LinuxKernel = "/boot/vmlinuz-6.1"
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Errorf("the prepared LINUX_KERNEL: %v", err)
+	}
+}
+
 // What prepare did not leave is named, with what to do.
 func TestRunNeedsPrepare(t *testing.T) {
 	o := testOptions(t, &fakeBoot{}, 1)
