@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -400,18 +401,30 @@ func driveOptions(volume string) (opts, note string, err error) {
 // (tmpfs allows O_DIRECT since Linux 6.6).
 var probeDirectIO = directIO
 
-// cpusWithoutRDTSCP are QEMU CPU models known to lack RDTSCP (before Nehalem, and QEMU's
-// generic models): the benchmark dies on it with an invalid opcode.
+// cpusWithoutRDTSCP are QEMU's CPU models without RDTSCP: the benchmark dies on them with an
+// invalid opcode. The list is what QEMU 7.2 (Debian 12's qemu-system-x86 1:7.2+dfsg-7)
+// reports, every model of `-cpu help` expanded with QMP query-cpu-model-expansion (type
+// static, -accel tcg) and its "rdtscp" property read: false for exactly these, with every
+// version (-v1, -v2, …) of each alike. QEMU leaves RDTSCP out of Nehalem and Westmere even
+// though those CPUs had it; Opteron_G3 and phenom have it. Models QEMU added later
+// (SapphireRapids, EPYC-Genoa, …) are newer than any of these and not listed.
 var cpusWithoutRDTSCP = map[string]bool{
-	"qemu64": true, "qemu32": true, "kvm64": true, "kvm32": true, "486": true, "pentium": true, "pentium2": true,
-	"pentium3": true, "coreduo": true, "core2duo": true, "n270": true, "Conroe": true, "Penryn": true,
+	"base": true, "qemu64": true, "qemu32": true, "kvm64": true, "kvm32": true,
+	"486": true, "pentium": true, "pentium2": true, "pentium3": true, "athlon": true, "n270": true,
+	"coreduo": true, "core2duo": true, "Conroe": true, "Penryn": true,
+	"Nehalem": true, "Nehalem-IBRS": true, "Westmere": true, "Westmere-IBRS": true,
+	"Opteron_G1": true, "Opteron_G2": true,
 }
+
+// modelVersion is a versioned CPU model's suffix (Westmere-v2): the versions of a model
+// listed above all lack RDTSCP.
+var modelVersion = regexp.MustCompile(`-v[0-9]+$`)
 
 // checkCPUModel refuses a CPU model (QEMU_CPU) that the benchmark cannot run on: its timer
 // reads the TSC with RDTSCP, an invalid opcode without that feature.
 func checkCPUModel(model string) error {
 	fields := strings.Split(model, ",")
-	has := !cpusWithoutRDTSCP[fields[0]]
+	has := !cpusWithoutRDTSCP[modelVersion.ReplaceAllString(fields[0], "")]
 	for _, f := range fields[1:] {
 		switch f {
 		case "+rdtscp", "rdtscp=on", "rdtscp=true":

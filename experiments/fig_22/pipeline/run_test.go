@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -381,6 +383,9 @@ func TestCPUModelNeedsRDTSCP(t *testing.T) {
 	for model, ok := range map[string]bool{
 		"max": true, "host,migratable=no,+invtsc": true, "Skylake-Client": true, "qemu64,+rdtscp": true,
 		"qemu64": false, "kvm64,+invtsc": false, "max,-rdtscp": false, "Penryn": false,
+		// Versioned names are the same models; QEMU's Nehalem and Westmere lack RDTSCP.
+		"qemu64-v1": false, "Westmere-v2": false, "Nehalem-IBRS": false, "Opteron_G2-v1": false, "athlon": false,
+		"Westmere-v2,+rdtscp": true, "Opteron_G3-v1": true, "phenom": true, "SandyBridge-v2": true,
 	} {
 		err := checkCPUModel(model)
 		if (err == nil) != ok {
@@ -484,5 +489,71 @@ func TestRunNeedsPrepare(t *testing.T) {
 	os.Remove(pr.SHFS.Path)
 	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "the SHFS volume") || !strings.Contains(err.Error(), "fig22:prepare") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// The list of models without RDTSCP is QEMU's: every model the installed QEMU knows is
+// expanded (QMP query-cpu-model-expansion, under TCG) and its rdtscp property compared with
+// checkCPUModel.
+func TestCPUModelListMatchesQEMU(t *testing.T) {
+	bin, err := exec.LookPath("qemu-system-x86_64")
+	if err != nil {
+		t.Skip("no qemu-system-x86_64:", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	help, err := exec.CommandContext(ctx, bin, "-cpu", "help").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var models []string
+	for line := range strings.SplitSeq(string(help), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "x86" {
+			models = append(models, f[1])
+		}
+	}
+	var in strings.Builder
+	in.WriteString(`{"execute":"qmp_capabilities"}` + "\n")
+	for _, m := range models {
+		fmt.Fprintf(&in, `{"execute":"query-cpu-model-expansion","arguments":{"type":"static","model":{"name":%q}}}`+"\n", m)
+	}
+	in.WriteString(`{"execute":"quit"}` + "\n")
+	cmd := exec.CommandContext(ctx, bin, "-machine", "none", "-accel", "tcg", "-nodefaults", "-nographic", "-qmp", "stdio")
+	cmd.Stdin = strings.NewReader(in.String())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("qmp: %v\n%s", err, out)
+	}
+	i := 0
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var msg struct {
+			Return *struct {
+				Model struct {
+					Props map[string]any `json:"props"`
+				} `json:"model"`
+			} `json:"return"`
+		}
+		if err := dec.Decode(&msg); err != nil {
+			t.Fatal(err)
+		}
+		if msg.Return == nil || msg.Return.Model.Props == nil {
+			continue // greeting, qmp_capabilities, events
+		}
+		if i >= len(models) {
+			t.Fatalf("more expansions than models")
+		}
+		m := models[i]
+		i++
+		has, _ := msg.Return.Model.Props["rdtscp"].(bool)
+		if ok := checkCPUModel(m) == nil; ok != has {
+			t.Errorf("QEMU's %s has rdtscp=%v, checkCPUModel accepts it: %v", m, has, ok)
+		}
+	}
+	if i != len(models) || i == 0 {
+		t.Errorf("%d expansions for %d models", i, len(models))
 	}
 }
