@@ -387,6 +387,9 @@ func VMs(pr *Prepared, base vmm.QEMU, drive string) []VM {
 // system allows O_DIRECT, else DriveFallback and a note saying why.
 func driveOptions(volume string) (opts, note string, err error) {
 	ok, err := probeDirectIO(volume)
+	if errors.Is(err, errNotWritable) {
+		return "", "", fmt.Errorf("fig22: the SHFS volume is %w", err)
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("fig22: the SHFS volume: %w; run `go tool mage fig22:prepare` again", err)
 	}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	fig22 "github.com/unikraft-eurosys21/artifact/experiments/fig_22"
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
 	"github.com/unikraft-eurosys21/artifact/internal/progress"
@@ -557,3 +559,59 @@ func TestCPUModelListMatchesQEMU(t *testing.T) {
 		t.Errorf("%d expansions for %d models", i, len(models))
 	}
 }
+
+// QEMU opens the SHFS volume read-write: a volume it cannot write is refused before any
+// boot, with what to do, rather than passing a read-only probe and failing every boot.
+func TestReadOnlyVolumeIsRefused(t *testing.T) {
+	o := testOptions(t, &fakeBoot{}, 1)
+	var pr Prepared
+	readJSON(t, figure.PreparedPath(Dir(o.Images), testFixture), &pr)
+	readOnly(t, pr.SHFS.Path)
+	_, _, err := driveOptions(pr.SHFS.Path)
+	if !errors.Is(err, errNotWritable) || !strings.Contains(err.Error(), "the SHFS volume is not writable") || !strings.Contains(err.Error(), "QEMU opens the volume read-write") {
+		t.Errorf("a read-only volume: %v", err)
+	}
+	f := &fakeBoot{}
+	o.boot = f.boot
+	if _, err := Run(context.Background(), o); err == nil || len(f.booted) != 0 {
+		t.Errorf("a run with a read-only volume: %d boots, %v", len(f.booted), err)
+	}
+}
+
+// readOnly makes path unwritable for this process until the test ends: mode 0444, and for
+// root (whom modes do not stop) the immutable attribute, where the file system has it.
+func readOnly(t *testing.T, path string) {
+	t.Helper()
+	if err := os.Chmod(path, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	flags, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
+	if err == nil {
+		err = unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, int(flags|fsImmutableFL))
+	}
+	if err != nil {
+		t.Skipf("running as root and %s has no immutable attribute here: %v", path, err)
+	}
+	t.Cleanup(func() {
+		g, err := os.Open(path)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer g.Close()
+		if err := unix.IoctlSetPointerInt(int(g.Fd()), unix.FS_IOC_SETFLAGS, int(flags)); err != nil {
+			t.Errorf("clear the immutable attribute of %s: %v", path, err)
+		}
+	})
+}
+
+// fsImmutableFL is FS_IMMUTABLE_FL of <linux/fs.h> (chattr +i), which x/sys/unix lacks.
+const fsImmutableFL = 0x00000010
