@@ -64,6 +64,30 @@ func observedStop(err error) string {
 	return ""
 }
 
+// Fatal marks err as the end of the whole run rather than of one repetition: a measurement
+// that cannot keep what it measured (writing its raw log failed: the results disk is full)
+// returns Fatal(err). Run then stops at once — no further repetition, and no counting
+// towards AbortAfter, whose "same way" test a write error's random temporary-file name
+// would defeat anyway — records the repetition as failed and returns an error wrapping err
+// (IsFatal reports it). Fatal(nil) is nil.
+func Fatal(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &fatalError{err}
+}
+
+// IsFatal reports whether err is, or wraps, an error made by Fatal.
+func IsFatal(err error) bool {
+	var f *fatalError
+	return errors.As(err, &f)
+}
+
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+func (e *fatalError) Unwrap() error { return e.err }
+
 // Rep identifies one repetition for the measurement function.
 type Rep struct {
 	Index  int  // 1-based, counted separately for warm-ups and measured runs
@@ -161,7 +185,8 @@ func (r Result[T]) Err() error {
 // Run performs p.Warmup warm-up repetitions, then p.Reps measured ones, calling measure for
 // each with a context bounded by p.Timeout. A failed repetition is recorded and counted;
 // the loop goes on, unless p.AbortAfter consecutive ones stopped the same way: then the
-// series ends with Aborted set (no error: the result says it). Cancelling ctx stops the
+// series ends with Aborted set (no error: the result says it). A repetition that returned
+// Fatal(err) ends the loop at once with an error wrapping err. Cancelling ctx stops the
 // loop: the result so far is returned with Interrupted set and an error saying so.
 func Run[T any](ctx context.Context, p Plan, measure func(context.Context, Rep) (T, error)) (Result[T], error) {
 	res := Result[T]{Series: p.Series, Planned: p.Reps}
@@ -232,6 +257,9 @@ func Run[T any](ctx context.Context, p Plan, measure func(context.Context, Rep) 
 		}
 		return false
 	}
+	fatal := func(r Rep, o Outcome[T]) (Result[T], error) {
+		return res, fmt.Errorf("%s: %s: %w", p.Series, r, o.err)
+	}
 	interrupted := func() (Result[T], error) {
 		res.Interrupted = true
 		return res, fmt.Errorf("%s: interrupted after %d of %d repetitions: %w", p.Series, len(res.Runs), p.Reps, context.Cause(ctx))
@@ -240,7 +268,12 @@ func Run[T any](ctx context.Context, p Plan, measure func(context.Context, Rep) 
 		if ctx.Err() != nil {
 			return interrupted()
 		}
-		o, done := one(Rep{Index: i, Warmup: true, Raw: raw("warmup", i)})
+		r := Rep{Index: i, Warmup: true, Raw: raw("warmup", i)}
+		o, done := one(r)
+		if IsFatal(o.err) {
+			res.Warmups = append(res.Warmups, o)
+			return fatal(r, o)
+		}
 		if !done {
 			return interrupted()
 		}
@@ -255,7 +288,14 @@ func Run[T any](ctx context.Context, p Plan, measure func(context.Context, Rep) 
 			res.Wall = time.Since(start)
 			return interrupted()
 		}
-		o, done := one(Rep{Index: i, Raw: raw("rep", i)})
+		r := Rep{Index: i, Raw: raw("rep", i)}
+		o, done := one(r)
+		if IsFatal(o.err) {
+			res.Runs = append(res.Runs, o)
+			res.Failed++
+			res.Wall = time.Since(start)
+			return fatal(r, o)
+		}
 		if !done {
 			res.Wall = time.Since(start)
 			return interrupted()

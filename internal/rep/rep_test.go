@@ -151,6 +151,35 @@ func TestCancelStopsTheLoop(t *testing.T) {
 	}
 }
 
+// A measurement that cannot keep what it measured (the disk is full) ends the whole loop at
+// once: its error is not one failed repetition among others.
+func TestFatalErrorStopsTheLoopAtOnce(t *testing.T) {
+	full := errors.New("write raw/linux.2: no space left on device")
+	for _, warmup := range []int{0, 1} {
+		calls := 0
+		res, err := rep.Run(context.Background(), rep.Plan{Series: "s", Reps: 10, Warmup: warmup, AbortAfter: 3},
+			func(_ context.Context, r rep.Rep) (int, error) {
+				calls++
+				if calls == 2 {
+					return 0, rep.Fatal(full)
+				}
+				return r.Index, nil
+			})
+		if !errors.Is(err, full) || !rep.IsFatal(err) || !strings.Contains(err.Error(), "no space left on device") {
+			t.Fatalf("warm-ups %d: err = %v", warmup, err)
+		}
+		if calls != 2 || res.Interrupted || res.Aborted != "" {
+			t.Errorf("warm-ups %d: %d calls, result %+v", warmup, calls, res)
+		}
+		if n := len(res.Runs) + len(res.Warmups); n != 2 || (warmup == 0 && res.Failed != 1) {
+			t.Errorf("warm-ups %d: the repetition that failed is not recorded: %+v", warmup, res)
+		}
+	}
+	if rep.Fatal(nil) != nil || rep.IsFatal(full) {
+		t.Error("Fatal(nil) or a plain error is fatal")
+	}
+}
+
 func TestBadPlans(t *testing.T) {
 	f := func(context.Context, rep.Rep) (int, error) { return 0, nil }
 	for _, p := range []rep.Plan{{Series: "s"}, {Series: "s", Reps: 1, Warmup: -1}, {Series: "a/b", Reps: 1}, {Reps: 1}} {

@@ -133,6 +133,9 @@ func (r *Run) Abort() string {
 		return r.dir
 	}
 	failed := filepath.Join(r.root, r.Fig, "failed", r.ID)
+	// A kept run has no owner either: the record would only make failed/ runs look like
+	// runs being written.
+	_ = os.Remove(filepath.Join(r.dir, ownerFile))
 	if err := os.MkdirAll(filepath.Dir(failed), 0o755); err == nil {
 		if err := os.Rename(r.dir, failed); err == nil {
 			r.dir = failed
@@ -141,6 +144,31 @@ func (r *Run) Abort() string {
 	_ = os.Remove(filepath.Join(r.root, r.Fig, ".incomplete"))
 	r.done = true
 	return r.dir
+}
+
+// Moved is err with its message naming the run directory where the run is now: errors made
+// while a run was written name its files under .incomplete/<id>, which Abort moves to
+// failed/<id>. With to "." the paths become run-relative (for notes kept inside the run).
+// It wraps err (errors.Is still finds what err wraps); Moved(nil, …) is nil.
+func Moved(err error, from, to string) error {
+	if err == nil || from == "" || from == to {
+		return err
+	}
+	return &movedError{err: err, from: from, to: to}
+}
+
+type movedError struct {
+	err      error
+	from, to string
+}
+
+func (e *movedError) Unwrap() error { return e.err }
+func (e *movedError) Error() string {
+	msg := e.err.Error()
+	if e.to == "." {
+		msg = strings.ReplaceAll(msg, e.from+string(filepath.Separator), "")
+	}
+	return strings.ReplaceAll(msg, e.from, e.to)
 }
 
 // SetLatest atomically points figDir/latest at the run id. The temporary link has a

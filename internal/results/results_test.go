@@ -2,6 +2,8 @@ package results
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,6 +74,29 @@ func TestAbortKeepsWhatWasMeasured(t *testing.T) {
 	}
 	if _, err := LatestDir(root, "fig_14"); err == nil {
 		t.Error("an aborted run must not become latest")
+	}
+	if _, err := os.Stat(filepath.Join(dir, ownerFile)); err == nil {
+		t.Errorf("the aborted run keeps its owner record %s", ownerFile)
+	}
+}
+
+// Errors made while a run was written name it under .incomplete/; once it was moved, Moved
+// names it where it is (or, with ".", relative to it) and still wraps the error.
+func TestMovedNamesTheRunWhereItIs(t *testing.T) {
+	root := t.TempDir()
+	r, _ := Create(root, "fig_22")
+	from := r.Dir()
+	err := fmt.Errorf("%s: no console log: %w", filepath.Join(from, "raw"), fs.ErrNotExist)
+	to := r.Abort()
+	moved := Moved(err, from, to)
+	if want := filepath.Join(to, "raw") + ": no console log: file does not exist"; moved.Error() != want || !errors.Is(moved, fs.ErrNotExist) {
+		t.Errorf("moved: %v, want %s", moved, want)
+	}
+	if got := Moved(err, from, ".").Error(); got != "raw: no console log: file does not exist" {
+		t.Errorf("run-relative: %s", got)
+	}
+	if Moved(nil, from, to) != nil {
+		t.Error("Moved(nil) is not nil")
 	}
 }
 

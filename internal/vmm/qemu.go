@@ -52,9 +52,12 @@ type QEMU struct {
 	CPU string
 	// MemoryMiB is -m in MiB (the paper's hello world used 2); 0 keeps QEMU's default.
 	MemoryMiB int
-	Kernel    string // -kernel
-	Initrd    string // -initrd
-	Append    string // -append
+	// SMP is the number of vCPUs (-smp); 0 keeps QEMU's default of one and renders nothing,
+	// so that the command lines of figures that never set it stay as they were.
+	SMP    int
+	Kernel string // -kernel
+	Initrd string // -initrd
+	Append string // -append
 	// DebugExit adds isa-debug-exit (iobase 0x501): a guest writing v there ends QEMU with
 	// exit code (v<<1)|1. Without it a halted microvm guest keeps QEMU running.
 	DebugExit bool
@@ -167,6 +170,9 @@ func (q *QEMU) Args() ([]string, error) {
 	if q.Kernel == "" {
 		return nil, fmt.Errorf("qemu: no kernel given")
 	}
+	if q.SMP < 0 {
+		return nil, fmt.Errorf("qemu: SMP %d: expected a number of vCPUs, or 0 for QEMU's default", q.SMP)
+	}
 	args := []string{"-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio"}
 	if q.Name != "" {
 		args = append(args, "-name", q.Name+",debug-threads=on")
@@ -177,6 +183,9 @@ func (q *QEMU) Args() ([]string, error) {
 	args = append(args, "-machine", mopts, "-accel", q.accel(), "-cpu", q.CPUModel())
 	if q.MemoryMiB > 0 {
 		args = append(args, "-m", strconv.Itoa(q.MemoryMiB)+"M")
+	}
+	if q.SMP > 0 {
+		args = append(args, "-smp", strconv.Itoa(q.SMP))
 	}
 	args = append(args, "-kernel", q.Kernel)
 	if q.Initrd != "" {

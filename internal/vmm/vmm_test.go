@@ -164,6 +164,21 @@ func TestMicroVMKeepsThePITWithoutTheTSCFrequencyLeaf(t *testing.T) {
 	}
 }
 
+// SMP renders -smp after -m; left at 0 (every figure but 22) it renders nothing, as the
+// exact command lines above show.
+func TestQEMUSMP(t *testing.T) {
+	args, err := (&vmm.QEMU{MemoryMiB: 1024, SMP: 2, Kernel: "k"}).Args()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(args, " "); !strings.Contains(got, "-m 1024M -smp 2 -kernel k") {
+		t.Errorf("SMP 2: %s", got)
+	}
+	if _, err := (&vmm.QEMU{SMP: -1, Kernel: "k"}).Args(); err == nil {
+		t.Error("SMP -1 accepted")
+	}
+}
+
 func TestQEMUNoMemLock(t *testing.T) {
 	args, _ := (&vmm.QEMU{Machine: "microvm", Kernel: "k", NoMemLock: true}).Args()
 	if slices.Contains(args, "-overcommit") {

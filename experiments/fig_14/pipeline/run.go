@@ -193,9 +193,11 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 			// was measured is kept in failed/, and the one message says where.
 			run.WriteJSON(fig14.SeriesFile, status)
 			m.Ended = time.Now().UTC()
-			m.Notes = append(m.Notes, "incomplete: "+err.Error())
+			m.Notes = append(m.Notes, "incomplete: "+results.Moved(err, run.Dir(), ".").Error())
 			run.WriteJSON("manifest.json", m)
-			return "", fmt.Errorf("fig14: run stopped: %w; what was measured is kept in %s", err, run.Abort())
+			from := run.Dir()
+			to := run.Abort()
+			return "", fmt.Errorf("fig14: run stopped: %w; what was measured is kept in %s", results.Moved(err, from, to), to)
 		}
 		if why := st.Why(); why != "" {
 			fmt.Fprintf(out, "fig14: %s FAILED: %s\n", im.Alloc, why)
@@ -210,14 +212,19 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if perr != nil {
 		// Without a trace of every allocator there is no figure: the run is kept in failed/
 		// with its raw output, and the message says what failed.
-		m.Notes = append(m.Notes, "incomplete: "+perr.Error())
+		m.Notes = append(m.Notes, "incomplete: "+results.Moved(perr, run.Dir(), ".").Error())
 		if err := run.WriteJSON("manifest.json", m); err != nil {
 			log.Warn(err)
 		}
+		// perr names the raw files where they were parsed (.incomplete/<id>); the
+		// message names them where the run is kept.
+		from := run.Dir()
+		to := run.Abort()
+		perr = results.Moved(perr, from, to)
 		if why == "" {
 			why = perr.Error()
 		}
-		return "", fmt.Errorf("fig14: %s; no figure can be made from this run (%v); it is kept in %s: %w", why, perr, run.Abort(), ErrBootsFailed)
+		return "", fmt.Errorf("fig14: %s; no figure can be made from this run (%v); it is kept in %s: %w", why, perr, to, ErrBootsFailed)
 	}
 	if err := d.Write(run.Dir()); err != nil {
 		return "", err
@@ -356,7 +363,9 @@ func (r *runner) series(ctx context.Context, alloc string, m *results.Manifest) 
 				}
 			}
 			if werr != nil {
-				return b, werr
+				// Not this boot's failure: a run that cannot keep its raw output (disk
+				// full) stops at once rather than counting every later boot as failed.
+				return b, rep.Fatal(fmt.Errorf("keeping the raw output of boot %d: %w", rp.Index, werr))
 			}
 		}
 		if err == nil {

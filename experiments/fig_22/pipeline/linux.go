@@ -55,6 +55,7 @@ func PrepareLinux(ctx context.Context, o LinuxOptions) (Linux, error) {
 		}
 		o.Kernel, user = k.Path, hdr
 		l.Kernel, l.UserKernel, l.KernelRelease, l.KernelVersion = k, true, hdr.Release(), hdr.Version
+		l.UserKernelPath = k.Path
 		l.KernelFrom = fmt.Sprintf("LINUX_KERNEL=%s (the user's kernel, as the paper booted the host's)", k.Path)
 	}
 	if o.Docker == nil || o.Toolchain.Ref == "" {

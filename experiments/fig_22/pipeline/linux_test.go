@@ -188,6 +188,9 @@ func TestPrepareLinux(t *testing.T) {
 		if !u.UserKernel || u.Kernel.SHA256 != l.Kernel.SHA256 || !strings.HasPrefix(u.Kernel.Path, o.Dir) || u.KernelRelease != DebianKernel.Release || u.Downloaded || u.Built || u.KernelPackage != "" {
 			t.Errorf("user kernel: %+v", u)
 		}
+		if u.UserKernelPath != mine {
+			t.Errorf("user kernel path %q, want %q", u.UserKernelPath, mine)
+		}
 		if want := "LINUX_KERNEL=" + mine + " (the user's kernel, as the paper booted the host's)"; u.KernelFrom != want {
 			t.Errorf("kernel from %q, want %q", u.KernelFrom, want)
 		}
@@ -241,8 +244,8 @@ func TestPrepareLinux(t *testing.T) {
 // console, panic=-1 and -no-reboot), under TCG, and returns the console.
 func bootLinux(t *testing.T, l Linux) []byte {
 	t.Helper()
-	q := vmm.QEMU{Accel: "tcg", MemoryMiB: 1024, Kernel: l.Kernel.Path, Initrd: l.Initrd.Path,
-		Append: "console=ttyS0 panic=-1", Devices: []string{"-smp", "2"}}
+	q := vmm.QEMU{Accel: "tcg", MemoryMiB: MemoryMiB, SMP: VCPUs, Kernel: l.Kernel.Path, Initrd: l.Initrd.Path,
+		Append: "console=ttyS0 panic=-1"}
 	p, err := q.New()
 	if err != nil {
 		t.Fatal(err)

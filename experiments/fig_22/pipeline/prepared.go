@@ -102,6 +102,9 @@ type Linux struct {
 	KernelDebSHA256 string `json:"kernel_deb_sha256,omitempty"`
 	// UserKernel is true when LINUX_KERNEL chose the kernel (the paper's host-kernel choice).
 	UserKernel bool `json:"user_kernel,omitempty"`
+	// UserKernelPath is LINUX_KERNEL's absolute path at prepare (Kernel is the cache's copy):
+	// the run refuses to start with another LINUX_KERNEL than the one prepared.
+	UserKernelPath string `json:"user_kernel_path,omitempty"`
 	// Init is the benchmark built as a static-PIE Linux executable, the initrd's /init.
 	Init File `json:"init"`
 	// Compiler is the first line of `gcc --version` that built Init.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -73,6 +74,9 @@ type RunOptions struct {
 	Fixture    string // the fixture the images were prepared from ("" for real sources)
 	QEMU       string // QEMU binary ("" for qemu-system-x86_64 on PATH)
 	QEMUCPU    string // QEMU's -cpu ("" for vmm's defaults: max under TCG)
+	// LinuxKernel is LINUX_KERNEL: it must be the one prepare was given ("" for Debian's
+	// pinned kernel), else the run would boot another kernel than the settings say.
+	LinuxKernel string
 	// Settings and SettingsFrom are recorded in the manifest (settings.Settings.Record).
 	Settings, SettingsFrom map[string]string
 	Log                    logrus.FieldLogger
@@ -190,7 +194,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := checkPrepared(pr); err != nil {
+	if err := checkPrepared(pr, o.LinuxKernel); err != nil {
 		return "", err
 	}
 	if o.boot == nil {
@@ -216,7 +220,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	vms := VMs(pr, vmm.QEMU{Binary: qemuBin, CPU: o.QEMUCPU, Machine: "pc", Accel: o.Accel, MemoryMiB: MemoryMiB, CPUs: cpus.CPUs}, drive)
+	vms := VMs(pr, vmm.QEMU{Binary: qemuBin, CPU: o.QEMUCPU, Machine: "pc", Accel: o.Accel, MemoryMiB: MemoryMiB, SMP: VCPUs, CPUs: cpus.CPUs}, drive)
 	if err := checkCPUModel(vms[0].QEMU.CPUModel()); err != nil {
 		return "", err
 	}
@@ -297,9 +301,11 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 			// was measured is kept in failed/, and the one message says where.
 			run.WriteJSON(fig22.SeriesFile, status)
 			m.Ended = time.Now().UTC()
-			m.Notes = append(m.Notes, "incomplete: "+err.Error())
+			m.Notes = append(m.Notes, "incomplete: "+results.Moved(err, run.Dir(), ".").Error())
 			run.WriteJSON("manifest.json", m)
-			return "", fmt.Errorf("fig22: run stopped: %w; what was measured is kept in %s", err, run.Abort())
+			from := run.Dir()
+			to := run.Abort()
+			return "", fmt.Errorf("fig22: run stopped: %w; what was measured is kept in %s", results.Moved(err, from, to), to)
 		}
 		if why := st.Why(); why != "" {
 			fmt.Fprintf(out, "fig22: %s FAILED: %s\n", vm.Console, why)
@@ -318,14 +324,19 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 	if perr != nil {
 		// Without good boots of every VM there is no figure: the run is kept in failed/
 		// with its raw output, and the message says what failed.
-		m.Notes = append(m.Notes, "incomplete: "+perr.Error())
+		m.Notes = append(m.Notes, "incomplete: "+results.Moved(perr, run.Dir(), ".").Error())
 		if err := run.WriteJSON("manifest.json", m); err != nil {
 			log.Warn(err)
 		}
+		// perr names the raw files where they were parsed (.incomplete/<id>); the
+		// message names them where the run is kept.
+		from := run.Dir()
+		to := run.Abort()
+		perr = results.Moved(perr, from, to)
 		if why == "" {
 			why = perr.Error()
 		}
-		return "", fmt.Errorf("fig22: %s; no figure can be made from this run (%v); it is kept in %s: %w", why, perr, run.Abort(), ErrBootsFailed)
+		return "", fmt.Errorf("fig22: %s; no figure can be made from this run (%v); it is kept in %s: %w", why, perr, to, ErrBootsFailed)
 	}
 	if err := d.Write(run.Dir()); err != nil {
 		return "", err
@@ -357,7 +368,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 // VMs are the three VM configurations in run.sh's order: the Linux kernel with its
 // initrd (default mitigations), the same with mitigations=off, and the Unikraft image with
 // its initrd and the SHFS volume on virtio-blk (drive: the -drive options after the file).
-// base holds what they share (binary, accelerator, CPU model, memory, pinning).
+// base holds what they share (binary, accelerator, CPU model, memory, vCPUs, pinning).
 func VMs(pr *Prepared, base vmm.QEMU, drive string) []VM {
 	linux := base
 	linux.Kernel, linux.Initrd, linux.Append = pr.Linux.Kernel.Path, pr.Linux.Initrd.Path, LinuxAppend
@@ -376,6 +387,9 @@ func VMs(pr *Prepared, base vmm.QEMU, drive string) []VM {
 // system allows O_DIRECT, else DriveFallback and a note saying why.
 func driveOptions(volume string) (opts, note string, err error) {
 	ok, err := probeDirectIO(volume)
+	if errors.Is(err, errNotWritable) {
+		return "", "", fmt.Errorf("fig22: the SHFS volume is %w", err)
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("fig22: the SHFS volume: %w; run `go tool mage fig22:prepare` again", err)
 	}
@@ -390,18 +404,30 @@ func driveOptions(volume string) (opts, note string, err error) {
 // (tmpfs allows O_DIRECT since Linux 6.6).
 var probeDirectIO = directIO
 
-// cpusWithoutRDTSCP are QEMU CPU models known to lack RDTSCP (before Nehalem, and QEMU's
-// generic models): the benchmark dies on it with an invalid opcode.
+// cpusWithoutRDTSCP are QEMU's CPU models without RDTSCP: the benchmark dies on them with an
+// invalid opcode. The list is what QEMU 7.2 (Debian 12's qemu-system-x86 1:7.2+dfsg-7)
+// reports, every model of `-cpu help` expanded with QMP query-cpu-model-expansion (type
+// static, -accel tcg) and its "rdtscp" property read: false for exactly these, with every
+// version (-v1, -v2, …) of each alike. QEMU leaves RDTSCP out of Nehalem and Westmere even
+// though those CPUs had it; Opteron_G3 and phenom have it. Models QEMU added later
+// (SapphireRapids, EPYC-Genoa, …) are newer than any of these and not listed.
 var cpusWithoutRDTSCP = map[string]bool{
-	"qemu64": true, "qemu32": true, "kvm64": true, "kvm32": true, "486": true, "pentium": true, "pentium2": true,
-	"pentium3": true, "coreduo": true, "core2duo": true, "n270": true, "Conroe": true, "Penryn": true,
+	"base": true, "qemu64": true, "qemu32": true, "kvm64": true, "kvm32": true,
+	"486": true, "pentium": true, "pentium2": true, "pentium3": true, "athlon": true, "n270": true,
+	"coreduo": true, "core2duo": true, "Conroe": true, "Penryn": true,
+	"Nehalem": true, "Nehalem-IBRS": true, "Westmere": true, "Westmere-IBRS": true,
+	"Opteron_G1": true, "Opteron_G2": true,
 }
+
+// modelVersion is a versioned CPU model's suffix (Westmere-v2): the versions of a model
+// listed above all lack RDTSCP.
+var modelVersion = regexp.MustCompile(`-v[0-9]+$`)
 
 // checkCPUModel refuses a CPU model (QEMU_CPU) that the benchmark cannot run on: its timer
 // reads the TSC with RDTSCP, an invalid opcode without that feature.
 func checkCPUModel(model string) error {
 	fields := strings.Split(model, ",")
-	has := !cpusWithoutRDTSCP[fields[0]]
+	has := !cpusWithoutRDTSCP[modelVersion.ReplaceAllString(fields[0], "")]
 	for _, f := range fields[1:] {
 		switch f {
 		case "+rdtscp", "rdtscp=on", "rdtscp=true":
@@ -416,9 +442,13 @@ func checkCPUModel(model string) error {
 	return nil
 }
 
-// checkPrepared says what is missing for the run in what prepare left, and what to do.
-func checkPrepared(pr *Prepared) error {
+// checkPrepared says what is missing for the run in what prepare left, and what to do;
+// linuxKernel is LINUX_KERNEL, which must be what prepare was given.
+func checkPrepared(pr *Prepared, linuxKernel string) error {
 	again := "run `go tool mage fig22:prepare` again (with the same SOURCES_MIRROR and LINUX_KERNEL)"
+	if err := checkLinuxKernel(pr.Linux, linuxKernel); err != nil {
+		return err
+	}
 	if pr.Unikraft == nil {
 		return fmt.Errorf("fig22: the Unikraft image was not prepared; %s", again)
 	}
@@ -431,6 +461,32 @@ func checkPrepared(pr *Prepared) error {
 		}
 		if _, err := os.Stat(p); err != nil {
 			return fmt.Errorf("fig22: %s: %w; %s", what, err, again)
+		}
+	}
+	return nil
+}
+
+// checkLinuxKernel refuses a run whose LINUX_KERNEL is not the one prepare was given: the
+// run boots what prepare placed, so the manifest would record LINUX_KERNEL=x next to
+// another kernel.
+func checkLinuxKernel(l Linux, linuxKernel string) error {
+	again := "run `go tool mage fig22:prepare` again with the same LINUX_KERNEL"
+	switch {
+	case linuxKernel != "" && !l.UserKernel:
+		return fmt.Errorf("fig22: LINUX_KERNEL=%s is set, but prepare placed %s; %s (or unset LINUX_KERNEL to boot that one)", linuxKernel, l.KernelFrom, again)
+	case linuxKernel == "" && l.UserKernel:
+		return fmt.Errorf("fig22: LINUX_KERNEL is not set, but prepare placed the kernel of LINUX_KERNEL=%s; %s (or set LINUX_KERNEL=%[1]s for the run)", l.UserKernelPath, again)
+	case linuxKernel != "":
+		abs, err := filepath.Abs(linuxKernel)
+		if err != nil {
+			return fmt.Errorf("fig22: LINUX_KERNEL=%s: %w", linuxKernel, err)
+		}
+		if abs != l.UserKernelPath {
+			prepared := "LINUX_KERNEL=" + l.UserKernelPath
+			if l.UserKernelPath == "" {
+				prepared = "a LINUX_KERNEL whose path it did not record"
+			}
+			return fmt.Errorf("fig22: LINUX_KERNEL=%s, but prepare placed the kernel of %s; %s", linuxKernel, prepared, again)
 		}
 	}
 	return nil
@@ -541,23 +597,27 @@ func (r *runner) series(ctx context.Context, vm VM) (SeriesStatus, error) {
 			return b, err
 		}
 		good := filepath.Join(fig22.RawDir, fmt.Sprintf("%s.%d", vm.Console, rp.Index))
+		// A failed boot's log goes next to its repetition record, where ParseRaw does
+		// not read it; a console that does not parse is kept there, so the parse error
+		// names that file (run-relative), not the good boot's.
+		failedLog := files.Rel(r.run.Dir(), rp.Raw+".console.log")
 		if err == nil {
-			_, err = fig22.ParseConsole(good, strings.NewReader(string(console)), want)
+			_, err = fig22.ParseConsole(failedLog, strings.NewReader(string(console)), want)
 		}
 		if err == nil {
 			b.Console = good
 			if werr := r.run.WriteFile(good, console); werr != nil {
-				return b, werr
+				// Not this boot's failure: a run that cannot keep its consoles (disk
+				// full) stops at once rather than counting every later boot as failed.
+				return b, rep.Fatal(fmt.Errorf("keeping the console of boot %d: %w", rp.Index, werr))
 			}
 			task.Step(true)
 			return b, nil
 		}
-		// A failed boot's log goes next to its repetition record, where ParseRaw does
-		// not read it.
 		err = explainBoot(err, console, bootTimeout)
-		b.Console = files.Rel(r.run.Dir(), rp.Raw+".console.log")
+		b.Console = failedLog
 		if werr := results.WriteFileAtomic(rp.Raw+".console.log", console, 0o644); werr != nil {
-			return b, errors.Join(err, werr)
+			return b, rep.Fatal(fmt.Errorf("keeping the console of failed boot %d (%v): %w", rp.Index, err, werr))
 		}
 		task.Step(false)
 		return b, err

@@ -7,12 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	fig22 "github.com/unikraft-eurosys21/artifact/experiments/fig_22"
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
@@ -155,7 +159,7 @@ func TestRunWritesTheRunDirectory(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := strings.Join(args, " ")
-		for _, want := range []string{"-machine pc", "-accel tcg", "-cpu max", "-m 1024M", "-no-reboot", "-append isolcpus=1 console=ttyS0 panic=-1"} {
+		for _, want := range []string{"-machine pc", "-accel tcg", "-cpu max", "-m 1024M -smp 2 ", "-no-reboot", "-append isolcpus=1 console=ttyS0 panic=-1"} {
 			if !strings.Contains(cmd, want) {
 				t.Errorf("%s: %q lacks %q", consoleOf(q), cmd, want)
 			}
@@ -178,6 +182,13 @@ func TestRunWritesTheRunDirectory(t *testing.T) {
 		"raw/linux/repetitions.json", "linux_vfs.csv", "unikraft_shfs.csv", "series.json", "summary.json", "manifest.json", "tsc.json"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)
+		}
+	}
+	// The recorded command lines are the booted ones: the paper's 2 vCPUs (isolcpus=1
+	// names the second).
+	for _, vm := range []string{"linux", "linux-nomitig", "unikraft"} {
+		if b, err := os.ReadFile(filepath.Join(dir, "raw", vm, "qemu-cmdline.txt")); err != nil || !strings.Contains(string(b), " -smp 2 ") {
+			t.Errorf("%s: recorded command line %q lacks -smp 2 (%v)", vm, b, err)
 		}
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, fig22.TSCFile)); string(b) != "3600\n" {
@@ -281,7 +292,66 @@ func TestRepeatedFailureStopsTheSeries(t *testing.T) {
 	}
 	failed, _ := filepath.Glob(filepath.Join(o.ResultsDir, "fig_22", "failed", "*", "raw", "unikraft", "rep-03.console.log"))
 	if len(failed) != 1 {
-		t.Errorf("consoles of the failed boots not kept: %v", failed)
+		t.Fatalf("consoles of the failed boots not kept: %v", failed)
+	}
+	// The message names files where they are now, not where the run was written.
+	if strings.Contains(err.Error(), ".incomplete") {
+		t.Errorf("the error names the unfinished run's directory: %v", err)
+	}
+	// A failed boot's parse error names the file its console was kept in.
+	var res rep.Result[Boot]
+	readJSON(t, filepath.Join(filepath.Dir(failed[0]), "repetitions.json"), &res)
+	if e := res.Runs[0].Err; !strings.Contains(e, "raw/unikraft/rep-01.console.log") || strings.Contains(e, "raw/unikraft.1") {
+		t.Errorf("boot 1's error names another file than its kept console: %s", e)
+	}
+	t.Logf("message: %v", err)
+}
+
+// A console that cannot be written (the disk is full) is no failed boot: the run stops at
+// once, keeps what it has in failed/ and says why, once.
+func TestUnwritableResultsStopTheRun(t *testing.T) {
+	for _, failing := range []bool{false, true} {
+		var o RunOptions
+		f := &fakeBoot{}
+		f.behave = func(c string, n int) ([]byte, error) {
+			if c == "linux" && n == 2 {
+				// FIXTURE for a full disk: a directory where the console is to be
+				// written makes the write fail, as ENOSPC would.
+				name := "linux.2"
+				if failing {
+					name = filepath.Join("linux", "rep-02.console.log")
+				}
+				runs, _ := filepath.Glob(filepath.Join(o.ResultsDir, "fig_22", ".incomplete", "*", "raw"))
+				if len(runs) != 1 {
+					t.Fatalf("run directory: %v", runs)
+				}
+				os.MkdirAll(filepath.Join(runs[0], name, "in-the-way"), 0o755)
+				if failing {
+					return []byte("halfway"), fmt.Errorf("qemu (pid 4242) killed: %w after 1m0s", vmm.ErrTimeout)
+				}
+			}
+			return benchConsole(c, n), nil
+		}
+		o = testOptions(t, f, 5)
+		dir, err := Run(context.Background(), o)
+		if dir != "" || err == nil {
+			t.Fatalf("failing boot %v: dir %q, err %v", failing, dir, err)
+		}
+		if f.n["linux"] != 2 || f.n["linux-nomitig"] != 0 {
+			t.Errorf("failing boot %v: the run went on after the write failed: %v", failing, f.n)
+		}
+		for _, want := range []string{"run stopped", "keeping the console of", "boot 2", "kept in " + filepath.Join(o.ResultsDir, "fig_22", "failed")} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("failing boot %v: error lacks %q: %v", failing, want, err)
+			}
+		}
+		if strings.Contains(err.Error(), ".incomplete") {
+			t.Errorf("failing boot %v: the error names the unfinished run's directory: %v", failing, err)
+		}
+		kept, _ := filepath.Glob(filepath.Join(o.ResultsDir, "fig_22", "failed", "*", "raw", "linux.1"))
+		if len(kept) != 1 {
+			t.Errorf("failing boot %v: the good boot is not kept: %v", failing, kept)
+		}
 	}
 }
 
@@ -315,6 +385,9 @@ func TestCPUModelNeedsRDTSCP(t *testing.T) {
 	for model, ok := range map[string]bool{
 		"max": true, "host,migratable=no,+invtsc": true, "Skylake-Client": true, "qemu64,+rdtscp": true,
 		"qemu64": false, "kvm64,+invtsc": false, "max,-rdtscp": false, "Penryn": false,
+		// Versioned names are the same models; QEMU's Nehalem and Westmere lack RDTSCP.
+		"qemu64-v1": false, "Westmere-v2": false, "Nehalem-IBRS": false, "Opteron_G2-v1": false, "athlon": false,
+		"Westmere-v2,+rdtscp": true, "Opteron_G3-v1": true, "phenom": true, "SandyBridge-v2": true,
 	} {
 		err := checkCPUModel(model)
 		if (err == nil) != ok {
@@ -373,6 +446,43 @@ func TestDriveOptionsFollowTheFileSystem(t *testing.T) {
 	}
 }
 
+// The run boots the kernel prepare placed: a LINUX_KERNEL other than prepare's (set, unset
+// or another path) is refused before any boot, with what to do.
+func TestRunNeedsTheLinuxKernelPrepared(t *testing.T) {
+	f := &fakeBoot{}
+	o := testOptions(t, f, 1)
+	again := "run `go tool mage fig22:prepare` again with the same LINUX_KERNEL"
+	o.LinuxKernel = "/x/vmlinuz"
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "LINUX_KERNEL=/x/vmlinuz is set, but prepare placed Debian") || !strings.Contains(err.Error(), again) {
+		t.Errorf("LINUX_KERNEL set, Debian's prepared: %v", err)
+	}
+
+	// Prepared with LINUX_KERNEL=/boot/vmlinuz-6.1.
+	index := figure.PreparedPath(Dir(o.Images), testFixture)
+	var pr Prepared
+	readJSON(t, index, &pr)
+	pr.Linux.UserKernel, pr.Linux.UserKernelPath = true, "/boot/vmlinuz-6.1"
+	if err := results.WriteJSONAtomic(index, pr); err != nil {
+		t.Fatal(err)
+	}
+	for kernel, want := range map[string]string{
+		"":                  "LINUX_KERNEL is not set, but prepare placed the kernel of LINUX_KERNEL=/boot/vmlinuz-6.1",
+		"/boot/vmlinuz-6.2": "LINUX_KERNEL=/boot/vmlinuz-6.2, but prepare placed the kernel of LINUX_KERNEL=/boot/vmlinuz-6.1",
+	} {
+		o.LinuxKernel = kernel
+		if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), again) {
+			t.Errorf("LINUX_KERNEL=%q: %v", kernel, err)
+		}
+	}
+	if len(f.booted) != 0 {
+		t.Fatalf("%d boots with another kernel than prepared", len(f.booted))
+	}
+	o.LinuxKernel = "/boot/vmlinuz-6.1"
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Errorf("the prepared LINUX_KERNEL: %v", err)
+	}
+}
+
 // What prepare did not leave is named, with what to do.
 func TestRunNeedsPrepare(t *testing.T) {
 	o := testOptions(t, &fakeBoot{}, 1)
@@ -383,3 +493,125 @@ func TestRunNeedsPrepare(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// The list of models without RDTSCP is QEMU's: every model the installed QEMU knows is
+// expanded (QMP query-cpu-model-expansion, under TCG) and its rdtscp property compared with
+// checkCPUModel.
+func TestCPUModelListMatchesQEMU(t *testing.T) {
+	bin, err := exec.LookPath("qemu-system-x86_64")
+	if err != nil {
+		t.Skip("no qemu-system-x86_64:", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	help, err := exec.CommandContext(ctx, bin, "-cpu", "help").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var models []string
+	for line := range strings.SplitSeq(string(help), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "x86" {
+			models = append(models, f[1])
+		}
+	}
+	var in strings.Builder
+	in.WriteString(`{"execute":"qmp_capabilities"}` + "\n")
+	for _, m := range models {
+		fmt.Fprintf(&in, `{"execute":"query-cpu-model-expansion","arguments":{"type":"static","model":{"name":%q}}}`+"\n", m)
+	}
+	in.WriteString(`{"execute":"quit"}` + "\n")
+	cmd := exec.CommandContext(ctx, bin, "-machine", "none", "-accel", "tcg", "-nodefaults", "-nographic", "-qmp", "stdio")
+	cmd.Stdin = strings.NewReader(in.String())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("qmp: %v\n%s", err, out)
+	}
+	i := 0
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var msg struct {
+			Return *struct {
+				Model struct {
+					Props map[string]any `json:"props"`
+				} `json:"model"`
+			} `json:"return"`
+		}
+		if err := dec.Decode(&msg); err != nil {
+			t.Fatal(err)
+		}
+		if msg.Return == nil || msg.Return.Model.Props == nil {
+			continue // greeting, qmp_capabilities, events
+		}
+		if i >= len(models) {
+			t.Fatalf("more expansions than models")
+		}
+		m := models[i]
+		i++
+		has, _ := msg.Return.Model.Props["rdtscp"].(bool)
+		if ok := checkCPUModel(m) == nil; ok != has {
+			t.Errorf("QEMU's %s has rdtscp=%v, checkCPUModel accepts it: %v", m, has, ok)
+		}
+	}
+	if i != len(models) || i == 0 {
+		t.Errorf("%d expansions for %d models", i, len(models))
+	}
+}
+
+// QEMU opens the SHFS volume read-write: a volume it cannot write is refused before any
+// boot, with what to do, rather than passing a read-only probe and failing every boot.
+func TestReadOnlyVolumeIsRefused(t *testing.T) {
+	o := testOptions(t, &fakeBoot{}, 1)
+	var pr Prepared
+	readJSON(t, figure.PreparedPath(Dir(o.Images), testFixture), &pr)
+	readOnly(t, pr.SHFS.Path)
+	_, _, err := driveOptions(pr.SHFS.Path)
+	if !errors.Is(err, errNotWritable) || !strings.Contains(err.Error(), "the SHFS volume is not writable") || !strings.Contains(err.Error(), "QEMU opens the volume read-write") {
+		t.Errorf("a read-only volume: %v", err)
+	}
+	f := &fakeBoot{}
+	o.boot = f.boot
+	if _, err := Run(context.Background(), o); err == nil || len(f.booted) != 0 {
+		t.Errorf("a run with a read-only volume: %d boots, %v", len(f.booted), err)
+	}
+}
+
+// readOnly makes path unwritable for this process until the test ends: mode 0444, and for
+// root (whom modes do not stop) the immutable attribute, where the file system has it.
+func readOnly(t *testing.T, path string) {
+	t.Helper()
+	if err := os.Chmod(path, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	flags, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
+	if err == nil {
+		err = unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, int(flags|fsImmutableFL))
+	}
+	if err != nil {
+		t.Skipf("running as root and %s has no immutable attribute here: %v", path, err)
+	}
+	t.Cleanup(func() {
+		g, err := os.Open(path)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer g.Close()
+		if err := unix.IoctlSetPointerInt(int(g.Fd()), unix.FS_IOC_SETFLAGS, int(flags)); err != nil {
+			t.Errorf("clear the immutable attribute of %s: %v", path, err)
+		}
+	})
+}
+
+// fsImmutableFL is FS_IMMUTABLE_FL of <linux/fs.h> (chattr +i), which x/sys/unix lacks.
+const fsImmutableFL = 0x00000010

@@ -50,6 +50,6 @@ func RunStep(ctx context.Context, s settings.Settings, c figure.Console) (string
 		values["REPS"] = strconv.Itoa(reps)
 	}
 	return Run(ctx, RunOptions{Accel: s.Accel, Plan: rep.Plan{Reps: reps, Timeout: DefaultTimeout},
-		ResultsDir: s.ResultsDir, Images: s.ImagesCache, Fixture: m.Fixture, QEMU: s.QEMU, QEMUCPU: s.QEMUCPU,
+		ResultsDir: s.ResultsDir, Images: s.ImagesCache, Fixture: m.Fixture, QEMU: s.QEMU, QEMUCPU: s.QEMUCPU, LinuxKernel: s.LinuxKernel,
 		Settings: values, SettingsFrom: from, Log: logrus.StandardLogger(), Out: c.Stdout, Progress: c.Progress})
 }
