@@ -349,7 +349,11 @@ func (r *runner) series(ctx context.Context, v fig10.VMM) (fig10.SeriesStatus, e
 		b, err := boottime.Run(ctx, s.target, s.obs, boottime.Options{Markers: s.markers, Accel: r.o.Accel, Timeout: plan.Timeout,
 			Raw: rp.Raw, Base: plan.Base, StopAfterMain: g.HaltsAfterMain})
 		if rp.Raw != "" {
-			err = errors.Join(err, b.WriteJSON(rp.Raw))
+			// A boot whose record cannot be kept (disk full) stops the run: the next boots
+			// would lose theirs too.
+			if werr := b.WriteJSON(rp.Raw); werr != nil {
+				return b, rep.Fatal(errors.Join(err, fmt.Errorf("keeping the record of boot %d: %w", rp.Index, werr)))
+			}
 		}
 		if !rp.Warmup && outer.Err() == nil {
 			task.Step(err == nil)

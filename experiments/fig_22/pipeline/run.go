@@ -683,8 +683,7 @@ func (r *runner) printTable(w io.Writer, dir string, pr *Prepared, d *fig22.Data
 		line := fmt.Sprintf("%s\t%d/%d\t", s.Name(), st.OK, st.Planned)
 		for _, c := range fig22.Cases {
 			v := d.Value(s, c)
-			sm := stats.Summarize(v.Runs)
-			line += fmt.Sprintf("%.1f ±%.1f\t%.1f ns\t", v.Cycles, sm.CI95, v.NS)
+			line += fmt.Sprintf("%s\t%.1f ns\t", v.MeanCI(), v.NS)
 		}
 		sm := stats.Summarize(d.Value(s, fig22.FileExists).Runs)
 		fmt.Fprintf(tw, "%s%.0f–%.0f\t\n", line, sm.Min, sm.Max)
