@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/sirupsen/logrus"
 )
@@ -66,4 +67,17 @@ func (r *Run) Keep(log logrus.FieldLogger) {
 	}
 	dir := r.Abort()
 	log.Warnf("run incomplete; what was measured is kept in %s", dir)
+}
+
+// Stop ends a run that cannot go on (an interrupt, a disk that is full): the manifest m
+// gets its end time and why, both are written as far as the disk allows, and the run is
+// kept in failed/ with everything measured. It returns err as the one message for the user,
+// with the run's paths where they are now. Write the run's own records (series.json) first.
+func (r *Run) Stop(m *Manifest, err error) error {
+	m.Ended = time.Now().UTC()
+	m.Notes = append(m.Notes, "incomplete: "+Moved(err, r.Dir(), ".").Error())
+	_ = r.WriteJSON("manifest.json", m) // best effort: the disk may be what failed
+	from := r.Dir()
+	to := r.Abort()
+	return fmt.Errorf("run stopped: %w; what was measured is kept in %s", Moved(err, from, to), to)
 }

@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,5 +67,26 @@ func TestAnnounceNamesFixtureAndSoftwareEmulation(t *testing.T) {
 	Setup{Accel: "kvm"}.Announce(&b, "fig22", "x")
 	if b.Len() != 0 {
 		t.Fatalf("a real KVM run announced %q", b.String())
+	}
+}
+
+// A run that cannot go on is kept in failed/ with its manifest saying why, and the one
+// message names where it is now.
+func TestStopKeepsTheRunAndSaysWhere(t *testing.T) {
+	root := t.TempDir()
+	run, m, err := Start(context.Background(), root, "fig_99", Setup{Accel: "kvm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := run.Dir()
+	werr := errors.New("write " + filepath.Join(inc, "raw", "x.1") + ": no space left on device")
+	got := run.Stop(m, werr)
+	kept := filepath.Join(root, "fig_99", "failed", run.ID)
+	if !errors.Is(got, werr) || !strings.Contains(got.Error(), "kept in "+kept) || strings.Contains(got.Error(), inc) {
+		t.Fatalf("%v", got)
+	}
+	back, err := ReadManifest(kept)
+	if err != nil || back.Ended.IsZero() || !strings.Contains(strings.Join(back.Notes, "\n"), "incomplete: write raw/x.1: no space left") {
+		t.Fatalf("manifest: %v %+v", err, back)
 	}
 }

@@ -155,10 +155,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 			// An interrupt or a run-wide failure (disk full) stops the run at once; what
 			// was measured is kept in failed/, and the one message says where.
 			r.writeAll(&status)
-			m.Ended = time.Now().UTC()
-			m.Notes = append(m.Notes, "incomplete: "+err.Error())
-			run.WriteJSON("manifest.json", m)
-			return "", fmt.Errorf("fig10: run stopped: %w; what was measured is kept in %s", err, run.Abort())
+			return "", fmt.Errorf("fig10: %w", run.Stop(m, err))
 		}
 		switch st.Status {
 		case fig10.NotRun:

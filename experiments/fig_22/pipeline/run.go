@@ -300,12 +300,7 @@ func Run(ctx context.Context, o RunOptions) (string, error) {
 			// An interrupt or a run-wide failure (disk full) stops the run at once; what
 			// was measured is kept in failed/, and the one message says where.
 			run.WriteJSON(fig22.SeriesFile, status)
-			m.Ended = time.Now().UTC()
-			m.Notes = append(m.Notes, "incomplete: "+results.Moved(err, run.Dir(), ".").Error())
-			run.WriteJSON("manifest.json", m)
-			from := run.Dir()
-			to := run.Abort()
-			return "", fmt.Errorf("fig22: run stopped: %w; what was measured is kept in %s", results.Moved(err, from, to), to)
+			return "", fmt.Errorf("fig22: %w", run.Stop(m, err))
 		}
 		if why := st.Why(); why != "" {
 			fmt.Fprintf(out, "fig22: %s FAILED: %s\n", vm.Console, why)
