@@ -11,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"regexp"
 	"slices"
 	"strings"
@@ -245,31 +246,44 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 	}
 	task := display.Start("fig10 guests", len(guests), "guests")
 	defer task.Done()
+	var specs []unikraft.Spec
 	for _, g := range guests {
 		spec, err := g.spec(ctx, set, env)
 		if err != nil {
 			return nil, err
 		}
-		img, err := b.Build(ctx, spec)
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return nil, fmt.Errorf("fig10: prepare interrupted while building the %s guest: %w", g.Key, context.Cause(ctx))
-		case err != nil && dc.Ping(context.WithoutCancel(ctx)) != nil:
-			return nil, fmt.Errorf("fig10: guest %s: %w", g.Key, unikraft.ErrDockerLost)
-		case err != nil:
-			task.Step(false)
-			return nil, err
+		specs = append(specs, spec)
+	}
+	// The guests are built at once, one container each, the CPUs shared among them (the
+	// builder gives each make its share): on a many-core host prepare takes as long as the
+	// longest guest.
+	built, err := b.BuildAll(ctx, specs, min(len(specs), runtime.NumCPU()), func(r unikraft.Result) {
+		task.Step(r.Err == nil && r.Image != nil)
+		if r.Image == nil {
+			return
 		}
-		task.Step(true)
+		img := r.Image
 		state := "up to date"
 		if img.Built {
 			state = fmt.Sprintf("built in %.1f s", img.Seconds)
 		}
-		fmt.Fprintf(out, "fig10: guest %-11s %s  %s (sha256 %s)\n", g.Key, state, img.Kernel, img.KernelSHA256[:12])
+		fmt.Fprintf(out, "fig10: guest %-11s %s  %s (sha256 %s)\n", r.Spec.Name, state, img.Kernel, img.KernelSHA256[:12])
 		for _, d := range img.Dropped {
-			log.WithField("guest", g.Key).Debugf("config line dropped by olddefconfig: %s", d)
+			log.WithField("guest", r.Spec.Name).Debugf("config line dropped by olddefconfig: %s", d)
 		}
-		pr.Guests[g.Key] = img
+		pr.Guests[r.Spec.Name] = img
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, fmt.Errorf("fig10: prepare interrupted while building the guests: %w", context.Cause(ctx))
+	case err != nil:
+		return nil, fmt.Errorf("fig10: %w", err)
+	}
+	for _, r := range built {
+		if r.Err != nil {
+			// The other guests are built and cached; the first failure is the message.
+			return nil, fmt.Errorf("fig10: guest %s: %w", r.Spec.Name, r.Err)
+		}
 	}
 	task.Done()
 	if _, ok := pr.Guests[GuestOf(fig10.Firecracker, o.FCGuest).Key]; ok {

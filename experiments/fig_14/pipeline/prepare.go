@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -213,6 +214,7 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 	task := display.Start("fig14 images", len(Images), "images")
 	defer task.Done()
 	var notBuilt []string
+	var specs []unikraft.Spec
 	for _, im := range Images {
 		if lacks := slices.DeleteFunc(b.SourcesOf(im), func(n string) bool { return !slices.Contains(miss, n) }); len(lacks) > 0 {
 			task.Step(false)
@@ -225,42 +227,35 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		if err != nil {
 			return nil, err
 		}
-		img, err := builder.Build(ctx, spec)
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return nil, fmt.Errorf("fig14: prepare interrupted while building the %s image: %w", im.Alloc, context.Cause(ctx))
-		case err != nil && dc.Ping(context.WithoutCancel(ctx)) != nil:
-			return nil, fmt.Errorf("fig14: image %s: %w", im.Alloc, unikraft.ErrDockerLost)
-		case err != nil:
-			task.Step(false)
-			return nil, fmt.Errorf("fig14: image %s: %w", im.Alloc, err)
+		specs = append(specs, spec)
+	}
+	// The images are built at once, one container each, the CPUs shared among them: on a
+	// many-core host prepare takes as long as the longest image.
+	built, err := builder.BuildAll(ctx, specs, min(len(specs), runtime.NumCPU()), func(r unikraft.Result) {
+		task.Step(r.Err == nil && r.Image != nil)
+		if r.Image == nil {
+			return
 		}
-		task.Step(true)
+		img, alloc := r.Image, strings.TrimPrefix(r.Spec.Name, "fig14-")
 		state := "up to date"
 		if img.Built {
 			state = fmt.Sprintf("built in %.1f s", img.Seconds)
 		}
-		fmt.Fprintf(out, "fig14: image %-9s %s  %s (sha256 %s)\n", im.Alloc, state, img.Kernel, img.KernelSHA256[:12])
-		standin := 0
-		for _, d := range img.Dropped {
-			l := log.WithField("image", im.Alloc)
-			switch {
-			case im.LeftOut(d):
-				l.Debugf("olddefconfig dropped the paper's config line %s: its library is not in this image", d)
-			case m.Fixture != "":
-				// The stand-in tree declares only the symbols it uses.
-				l.Debugf("olddefconfig of the FIXTURE tree dropped the paper's config line %s", d)
-				standin++
-			default:
-				// A paper configuration line the tree does not declare changes the image
-				// (e.g. lwip's memory pools): say so where a user sees it.
-				l.Warnf("olddefconfig dropped the paper's config line %s: the tree does not declare it", d)
-			}
+		fmt.Fprintf(out, "fig14: image %-9s %s  %s (sha256 %s)\n", alloc, state, img.Kernel, img.KernelSHA256[:12])
+		reportDropped(log.WithField("image", alloc), out, m.Fixture, imageOf(alloc), img)
+		pr.Images[alloc] = img
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, fmt.Errorf("fig14: prepare interrupted while building the images: %w", context.Cause(ctx))
+	case err != nil:
+		return nil, fmt.Errorf("fig14: %w", err)
+	}
+	for _, r := range built {
+		if r.Err != nil {
+			// The other images are built and cached; the first failure is the message.
+			return nil, fmt.Errorf("fig14: image %s: %w", strings.TrimPrefix(r.Spec.Name, "fig14-"), r.Err)
 		}
-		if standin > 0 {
-			fmt.Fprintf(out, "fig14: FIXTURE: olddefconfig of the stand-in tree dropped %d of the paper's config lines of the %s image, which it does not declare (prepared.json lists them)\n", standin, im.Alloc)
-		}
-		pr.Images[im.Alloc] = img
 	}
 	task.Done()
 	if len(notBuilt) > 0 {
@@ -280,6 +275,38 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 	fmt.Fprintf(out, "fig14: prepared %d image(s) and the initrd %s (sha256 %s) in %.1f s (toolchain %s, gcc %s)\n",
 		len(pr.Images), InitrdFile, pr.Initrd.SHA256[:12], time.Since(start).Seconds(), tc.Ref, pr.Toolchain.GCC)
 	return pr, nil
+}
+
+// reportDropped says which of the paper's configuration lines olddefconfig dropped from img:
+// debug lines for a library the image leaves out and for a FIXTURE tree (which declares
+// only the symbols it uses; one summary line on out), a warning otherwise (the tree does not
+// declare a line of the paper's configuration, which changes the image).
+func reportDropped(l logrus.FieldLogger, out io.Writer, fixture string, im Image, img *unikraft.Image) {
+	standin := 0
+	for _, d := range img.Dropped {
+		switch {
+		case im.LeftOut(d):
+			l.Debugf("olddefconfig dropped the paper's config line %s: its library is not in this image", d)
+		case fixture != "":
+			l.Debugf("olddefconfig of the FIXTURE tree dropped the paper's config line %s", d)
+			standin++
+		default:
+			l.Warnf("olddefconfig dropped the paper's config line %s: the tree does not declare it", d)
+		}
+	}
+	if standin > 0 {
+		fmt.Fprintf(out, "fig14: FIXTURE: olddefconfig of the stand-in tree dropped %d of the paper's config lines of the %s image, which it does not declare (prepared.json lists them)\n", standin, im.Alloc)
+	}
+}
+
+// imageOf is the image of allocator alloc.
+func imageOf(alloc string) Image {
+	for _, im := range Images {
+		if im.Alloc == alloc {
+			return im
+		}
+	}
+	return Image{Alloc: alloc}
 }
 
 // spec is the build of image im from the fetched sources.
