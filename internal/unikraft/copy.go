@@ -1,7 +1,9 @@
 package unikraft
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -59,4 +61,20 @@ func RemoveAll(path string) error {
 		return nil
 	})
 	return os.RemoveAll(path)
+}
+
+// Clean removes dir, a figure's folder of the image cache (its images, work directories and
+// prepared indexes), for the figure named id ("fig14"), and says on out what it did; what
+// names the built things ("the NGINX images"). Sources, toolchain images and results live
+// elsewhere and are kept.
+func Clean(dir, id, what string, out io.Writer) error {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(out, "%s: nothing to clean (%s does not exist)\n", id, dir)
+		return nil
+	}
+	if err := RemoveAll(dir); err != nil {
+		return fmt.Errorf("%s: clean: %w", id, err)
+	}
+	fmt.Fprintf(out, "%s: removed %s in %s (sources, toolchain image and results are kept)\n", id, what, dir)
+	return nil
 }

@@ -75,12 +75,7 @@ type Prepared struct {
 }
 
 // Toolchain describes the build container.
-type Toolchain struct {
-	Ref      string            `json:"ref"`
-	ID       string            `json:"id"`
-	GCC      string            `json:"gcc"`
-	Packages map[string]string `json:"packages"` // compilers, binutils, make
-}
+type Toolchain = docker.Toolchain
 
 // Dir is Figure 10's directory in the image cache.
 func Dir(images string) string { return filepath.Join(images, "fig_10") }
@@ -221,23 +216,11 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		return nil, err
 	}
 	defer dc.Close()
-	// Under the machine-wide build lock, like every other image build of the bundle.
-	tc, err := dc.BuildRecipe(ctx, o.Containers, ToolchainRecipe)
+	tc, env, rec, err := dc.UnikraftToolchain(ctx, o.Containers, ToolchainRecipe, o.GCC, "gcc-11", "gcc-12", "binutils", "make")
 	if err != nil {
 		return nil, err
 	}
-	env, err := docker.GCCEnv(o.GCC)
-	if err != nil {
-		return nil, err
-	}
-	pr.Toolchain = Toolchain{Ref: tc.Ref, ID: tc.ID, GCC: or(o.GCC, docker.DefaultGCC), Packages: map[string]string{}}
-	pkgs, err := dc.PackageVersions(ctx, tc.Ref)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range []string{"gcc-11", "gcc-12", "binutils", "make"} {
-		pr.Toolchain.Packages[p] = pkgs[p]
-	}
+	pr.Toolchain = rec
 
 	b := &unikraft.Builder{Docker: dc, Toolchain: tc, Cache: Dir(o.Images), Log: o.Log}
 	display := o.Progress
@@ -454,16 +437,7 @@ func extractFirecracker(r sources.Resolved, dir string) (string, error) {
 // Clean removes Figure 10's guest images, work directories and prepared indexes from the
 // image cache. Sources, toolchain images and results are kept.
 func Clean(images string, out io.Writer) error {
-	dir := Dir(images)
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(out, "fig10: nothing to clean (%s does not exist)\n", dir)
-		return nil
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("fig10: clean: %w", err)
-	}
-	fmt.Fprintf(out, "fig10: removed the guest images in %s (sources, toolchain image and results are kept; results are in RESULTS_DIR/fig_10)\n", dir)
-	return nil
+	return unikraft.Clean(Dir(images), "fig10", "the guest images", out)
 }
 
 func keys(vs []fig10.VMM) string {

@@ -65,12 +65,7 @@ type Prepared struct {
 }
 
 // Toolchain describes the build container.
-type Toolchain struct {
-	Ref      string            `json:"ref"`
-	ID       string            `json:"id"`
-	GCC      string            `json:"gcc"`
-	Packages map[string]string `json:"packages"` // compilers, binutils, make
-}
+type Toolchain = docker.Toolchain
 
 // Initrd is the paper's nginx.cpio, copied next to the images.
 type Initrd struct {
@@ -189,22 +184,11 @@ func Prepare(ctx context.Context, o PrepareOptions) (*Prepared, error) {
 		return nil, err
 	}
 	defer dc.Close()
-	tc, err := dc.BuildRecipe(ctx, o.Containers, ToolchainRecipe)
+	tc, env, rec, err := dc.UnikraftToolchain(ctx, o.Containers, ToolchainRecipe, o.GCC, "gcc-11", "gcc-12", "binutils", "make", "patch", "git")
 	if err != nil {
 		return nil, err
 	}
-	env, err := docker.GCCEnv(o.GCC)
-	if err != nil {
-		return nil, err
-	}
-	pr.Toolchain = Toolchain{Ref: tc.Ref, ID: tc.ID, GCC: or(o.GCC, docker.DefaultGCC), Packages: map[string]string{}}
-	pkgs, err := dc.PackageVersions(ctx, tc.Ref)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range []string{"gcc-11", "gcc-12", "binutils", "make", "patch", "git"} {
-		pr.Toolchain.Packages[p] = pkgs[p]
-	}
+	pr.Toolchain = rec
 
 	builder := &unikraft.Builder{Docker: dc, Toolchain: tc, Cache: Dir(o.Images), Log: o.Log}
 	display := o.Progress
@@ -366,16 +350,7 @@ func placeInitrd(dir string) (Initrd, error) {
 // Clean removes Figure 14's images, work directories and prepared indexes from the image
 // cache. Sources, toolchain images and results are kept.
 func Clean(images string, out io.Writer) error {
-	dir := Dir(images)
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(out, "fig14: nothing to clean (%s does not exist)\n", dir)
-		return nil
-	}
-	if err := unikraft.RemoveAll(dir); err != nil {
-		return fmt.Errorf("fig14: clean: %w", err)
-	}
-	fmt.Fprintf(out, "fig14: removed the images in %s (sources, toolchain image and results are kept)\n", dir)
-	return nil
+	return unikraft.Clean(Dir(images), "fig14", "the images", out)
 }
 
 func sourcesName(path string, m *sources.Manifest) string {
@@ -383,12 +358,4 @@ func sourcesName(path string, m *sources.Manifest) string {
 		return "the FIXTURE manifest " + m.Fixture
 	}
 	return path
-}
-
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }

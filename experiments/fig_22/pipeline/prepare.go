@@ -3,10 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,26 +149,11 @@ func prepareUnikraft(ctx context.Context, o PrepareOptions) (_ *ukPrepared, err 
 			dc.Close()
 		}
 	}()
-	tc, err := dc.BuildRecipe(ctx, o.Containers, ToolchainRecipe)
+	tc, env, rec, err := dc.UnikraftToolchain(ctx, o.Containers, ToolchainRecipe, o.GCC, "gcc-11", "gcc-12", "binutils", "make", "uuid-dev", "libmhash-dev")
 	if err != nil {
 		return nil, err
 	}
-	env, err := docker.GCCEnv(o.GCC)
-	if err != nil {
-		return nil, err
-	}
-	gcc := o.GCC
-	if gcc == "" {
-		gcc = docker.DefaultGCC
-	}
-	pr.Toolchain = Toolchain{Ref: tc.Ref, ID: tc.ID, GCC: gcc, Packages: map[string]string{}}
-	pkgs, err := dc.PackageVersions(ctx, tc.Ref)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range []string{"gcc-11", "gcc-12", "binutils", "make", "uuid-dev", "libmhash-dev"} {
-		pr.Toolchain.Packages[p] = pkgs[p]
-	}
+	pr.Toolchain = rec
 	dir := Dir(o.Images)
 	// The Unikraft image.
 	spec, err := UKSpec(set, env)
@@ -264,16 +247,7 @@ func writeUKInitrd(dir string) (File, error) {
 // Clean removes Figure 22's images, SHFS tools and volumes, initrds and prepared indexes from
 // the image cache. Sources, toolchain images and results are kept.
 func Clean(images string, out io.Writer) error {
-	dir := Dir(images)
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(out, "fig22: nothing to clean (%s does not exist)\n", dir)
-		return nil
-	}
-	if err := unikraft.RemoveAll(dir); err != nil {
-		return fmt.Errorf("fig22: clean: %w", err)
-	}
-	fmt.Fprintf(out, "fig22: removed the images, SHFS volume and initrds in %s (sources, toolchain image and results are kept)\n", dir)
-	return nil
+	return unikraft.Clean(Dir(images), "fig22", "the images, SHFS volume, initrds and Linux kernel", out)
 }
 
 func prepareSourcesName(path string, m *sources.Manifest) string {

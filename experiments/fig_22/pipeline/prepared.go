@@ -43,12 +43,7 @@ type Prepared struct {
 }
 
 // Toolchain describes the build container.
-type Toolchain struct {
-	Ref      string            `json:"ref"`
-	ID       string            `json:"id"`
-	GCC      string            `json:"gcc"`
-	Packages map[string]string `json:"packages"`
-}
+type Toolchain = docker.Toolchain
 
 // File is a file prepare made or placed, with its checksum.
 type File struct {
