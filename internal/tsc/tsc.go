@@ -13,8 +13,8 @@ package tsc
 import (
 	"errors"
 	"fmt"
+	"github.com/unikraft-eurosys21/artifact/internal/stats"
 	"math"
-	"slices"
 	"time"
 )
 
@@ -109,7 +109,7 @@ func Choose(c CPUID, windows []float64) (Measurement, error) {
 			return Measurement{}, fmt.Errorf("tsc: calibration window of %g MHz: the TSC or the clock did not advance", w)
 		}
 	}
-	med := median(windows)
+	med := stats.Median(windows)
 	m := Measurement{Calibrated: med, Windows: windows, CPUID: c}
 	var cands []Candidate
 	if mhz, ok := c.Leaf15.MHz(); ok {
@@ -144,16 +144,6 @@ func Choose(c CPUID, windows []float64) (Measurement, error) {
 	}
 	m.MHz = int(math.Round(m.Exact))
 	return m, nil
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // String is the measurement in one line, for the terminal.
