@@ -2,13 +2,13 @@ package report
 
 import (
 	"fmt"
-	"github.com/unikraft-eurosys21/artifact/internal/stats"
 	"slices"
 	"strings"
 
 	fig08 "github.com/unikraft-eurosys21/artifact/experiments/fig_08"
 	fig10 "github.com/unikraft-eurosys21/artifact/experiments/fig_10"
 	"github.com/unikraft-eurosys21/artifact/internal/figure"
+	"github.com/unikraft-eurosys21/artifact/internal/stats"
 )
 
 // Claim verdicts.

@@ -13,9 +13,10 @@ package tsc
 import (
 	"errors"
 	"fmt"
-	"github.com/unikraft-eurosys21/artifact/internal/stats"
 	"math"
 	"time"
+
+	"github.com/unikraft-eurosys21/artifact/internal/stats"
 )
 
 // Agreement is how far (relative) a CPUID value may be from the calibration and still be
